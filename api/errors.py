@@ -1,0 +1,111 @@
+"""One typed error hierarchy for the service and the one handler that renders it.
+
+Services raise these; the handler turns them into ``{"error": <code>, "detail": <Korean message>}``.
+Request validation errors stay FastAPI's 422, with the same envelope plus the field errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class HotlineError(Exception):
+    status_code = 400
+    code = "bad_request"
+    detail = "요청을 처리할 수 없습니다."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, extra: dict[str, Any] | None = None):
+        self.detail = detail or self.detail
+        self.code = code or self.code
+        self.extra = extra or {}
+        super().__init__(self.detail)
+
+    def to_body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class BadRequest(HotlineError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthorized(HotlineError):
+    status_code = 401
+    code = "unauthorized"
+    detail = "인증이 필요합니다. 다시 로그인해 주세요."
+
+
+class Forbidden(HotlineError):
+    status_code = 403
+    code = "forbidden"
+    detail = "이 작업을 할 권한이 없습니다."
+
+
+class NotFound(HotlineError):
+    status_code = 404
+    code = "not_found"
+    detail = "요청한 항목을 찾을 수 없습니다."
+
+
+class Conflict(HotlineError):
+    status_code = 409
+    code = "conflict"
+    detail = "다른 요청과 충돌했습니다. 새로 고친 뒤 다시 시도해 주세요."
+
+
+class PayloadTooLarge(HotlineError):
+    status_code = 413
+    code = "payload_too_large"
+    detail = "요청 내용이 너무 큽니다."
+
+
+class Unprocessable(HotlineError):
+    status_code = 422
+    code = "unprocessable"
+    detail = "입력 내용을 처리할 수 없습니다."
+
+
+class TooManyRequests(HotlineError):
+    status_code = 429
+    code = "rate_limited"
+    detail = "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요."
+
+
+class ServiceUnavailable(HotlineError):
+    status_code = 503
+    code = "unavailable"
+    detail = "서비스를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요."
+
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
+                 429: "rate_limited"}
+_STATUS_DETAILS = {404: "요청한 주소를 찾을 수 없습니다.", 405: "허용되지 않는 요청 방식입니다.",
+                   401: "인증이 필요합니다.", 403: "이 작업을 할 권한이 없습니다."}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(HotlineError)
+    async def _hotline_error(request: Request, exc: HotlineError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type")} for e in exc.errors()]
+        body = {"error": "validation_error", "detail": "입력 형식이 올바르지 않습니다.", "errors": errors}
+        return JSONResponse(jsonable_encoder(body), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
+        detail = detail or _STATUS_DETAILS.get(exc.status_code, "요청을 처리할 수 없습니다.")
+        return JSONResponse({"error": code, "detail": detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

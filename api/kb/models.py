@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.db import Base, BigIntPK, UTCDateTime, utcnow
+
+
+class KbEntry(Base):
+    """A FAQ entry. Its content lives in immutable revisions; ``published_revision_id`` is what is served."""
+
+    __tablename__ = "kb_entries"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    published_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_revisions.id", use_alter=True, name="fk_kb_entries_published_revision_id_kb_revisions")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KbRevision(Base):
+    """One saved version of an entry (never updated or deleted: the entry's history)."""
+
+    __tablename__ = "kb_revisions"
+    __table_args__ = (UniqueConstraint("entry_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    paraphrases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    source_title: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    year: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    author_label: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class KbSynonym(Base):
+    """A variant owners type for a canonical term (스공 → 스마트공장)."""
+
+    __tablename__ = "kb_synonyms"
+    __table_args__ = (UniqueConstraint("term", "variant"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), index=True)
+    variant: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AskLog(Base):
+    """Every question asked, with what the matcher made of it (calibration and the unanswered report)."""
+
+    __tablename__ = "ask_logs"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="question")
+    entry_id: Mapped[str | None] = mapped_column(String(100))
+    topic: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    candidates: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    feedback: Mapped[str | None] = mapped_column(String(8))
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)

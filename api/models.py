@@ -1,0 +1,14 @@
+"""Every ORM model, imported in one place so that metadata (Alembic, tests) sees all tables."""
+
+from api.centers.models import Center, CenterClosure
+from api.companies.models import Company, OwnerChat
+from api.conversations.models import Conversation, ProcessedUpdate
+from api.db import Base
+from api.kb.models import AskLog, KbEntry, KbRevision, KbSynonym
+from api.outbox.models import OutboxMessage
+from api.staff.models import Staff
+from api.tickets.models import Ticket, TicketEvent, TicketMessage
+
+__all__ = ["AskLog", "Base", "Center", "CenterClosure", "Company", "Conversation", "KbEntry", "KbRevision",
+           "KbSynonym", "OutboxMessage", "OwnerChat", "ProcessedUpdate", "Staff", "Ticket", "TicketEvent",
+           "TicketMessage"]

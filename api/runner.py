@@ -1,0 +1,53 @@
+"""``hotline up``: the API and console, plus the Telegram bot when a token is set, or a local chat when not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import click
+import uvicorn
+
+from api.config import Settings
+
+
+def _server(host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, log_level="warning"))
+
+
+def run_all(settings: Settings, *, host: str, port: int) -> None:
+    api_url = f"http://{host}:{port}"
+    server = _server(host, port)
+    click.echo(f"API and console: {api_url}  (console: {api_url}/console)")
+    if settings.telegram_token:
+        env = {**os.environ, "HOTLINE_API_URL": api_url}
+        bot = subprocess.Popen([sys.executable, "-m", "api.cli", "bot"], env=env)
+        click.echo("Telegram bot: running (long polling)")
+        try:
+            server.run()
+        finally:
+            bot.terminate()
+            bot.wait(timeout=10)
+        return
+    if not sys.stdin.isatty():
+        click.echo("No HOTLINE_TELEGRAM_TOKEN set: the bot is off. Try the conversation locally with `hotline chat`.")
+        server.run()
+        return
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.05)
+    if not thread.is_alive():
+        raise click.ClickException(f"the API could not start on {api_url} (is the port taken?)")
+    click.echo("No HOTLINE_TELEGRAM_TOKEN set: starting a local chat as a company owner (Ctrl-D to quit).")
+    from bot.terminal import run_terminal_chat
+
+    os.environ["HOTLINE_API_URL"] = api_url
+    try:
+        run_terminal_chat(chat_id=None)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,90 @@
+"""Staff accounts: creation, authentication with lockout, lookups. Services flush; callers commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth.security import hash_password, verify_password
+from api.centers.models import Center
+from api.db import utcnow
+from api.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from api.staff.models import ROLES, Staff
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+
+
+class LoginLocked(Unauthorized):
+    code = "locked"
+    detail = "로그인 실패가 많아 잠시 잠겼습니다. 15분 후 다시 시도해 주세요."
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Unprocessable(f"비밀번호는 {MIN_PASSWORD_LENGTH}자 이상이어야 합니다.", code="weak_password")
+
+
+async def create_staff(session: AsyncSession, *, username: str, password: str, role: str,
+                       center_code: str | None = None, display_name: str = "") -> Staff:
+    username = username.strip()
+    if not username:
+        raise Unprocessable("사용자 이름을 입력해 주세요.", code="invalid_username")
+    if role not in ROLES:
+        raise Unprocessable("역할은 admin 또는 agent 여야 합니다.", code="invalid_role")
+    validate_password(password)
+    center_id = None
+    if center_code:
+        center = await session.scalar(select(Center).where(Center.code == center_code))
+        if center is None:
+            raise NotFound(f"센터 코드 '{center_code}'를 찾을 수 없습니다.", code="unknown_center")
+        center_id = center.id
+    if role == "agent" and center_id is None:
+        raise Unprocessable("상담원(agent)은 소속 센터가 필요합니다.", code="center_required")
+    if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict(f"'{username}' 사용자가 이미 있습니다.", code="username_taken")
+    staff = Staff(username=username, password_hash=hash_password(password), role=role, center_id=center_id,
+                  display_name=display_name or username, password_changed_at=utcnow())
+    session.add(staff)
+    await session.flush()
+    return staff
+
+
+async def set_password(session: AsyncSession, staff: Staff, password: str) -> None:
+    validate_password(password)
+    staff.password_hash = hash_password(password)
+    staff.password_changed_at = utcnow()
+    staff.failed_logins = 0
+    staff.locked_until = None
+    await session.flush()
+
+
+async def authenticate(session: AsyncSession, *, username: str, password: str,
+                       now: datetime | None = None) -> Staff:
+    """The active staff member with these credentials; repeated failures lock the account for a while."""
+    now = now or utcnow()
+    staff = await session.scalar(select(Staff).where(Staff.username == username.strip()))
+    if staff is None or not staff.is_active:
+        verify_password(password, None)
+        raise Unauthorized("사용자 이름 또는 비밀번호가 올바르지 않습니다.", code="invalid_credentials")
+    if staff.locked_until is not None and staff.locked_until > now:
+        raise LoginLocked()
+    if not verify_password(password, staff.password_hash):
+        staff.failed_logins += 1
+        if staff.failed_logins >= MAX_FAILED_LOGINS:
+            staff.locked_until = now + LOCKOUT
+            staff.failed_logins = 0
+        await session.flush()
+        raise Unauthorized("사용자 이름 또는 비밀번호가 올바르지 않습니다.", code="invalid_credentials")
+    staff.failed_logins = 0
+    staff.locked_until = None
+    await session.flush()
+    return staff
+
+
+async def get_active_staff(session: AsyncSession, staff_id: int) -> Staff | None:
+    staff = await session.get(Staff, staff_id)
+    return staff if staff is not None and staff.is_active else None

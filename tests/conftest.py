@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.app import create_app
+from api.auth.security import create_access_token
+from api.config import Settings
+from api.db import get_session, make_engine
+from api.staff.models import Staff
+from api.staff.service import create_staff
+from tests import dbutil
+
+SERVICE_TOKEN = "test-service-token-0123456789"
+SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    values = dict(env="test", database_url=database_url, service_token=SERVICE_TOKEN, secret_key=SECRET_KEY,
+                  run_scheduler=False, telegram_token=None)
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """This worker's migrated database; tests using ``db`` roll back everything they do."""
+    url = dbutil.create_migrated("main")
+    yield url
+    dbutil.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def template_url() -> str:
+    url = dbutil.create_migrated("tpl")
+    yield url
+    dbutil.drop_database(url)
+    dbutil.cleanup()
+
+
+@pytest.fixture
+def fresh_database_url(template_url: str) -> str:
+    """A database of this test's own, for tests whose data must be committed (several connections/processes)."""
+    url = dbutil.copy_database(template_url)
+    yield url
+    dbutil.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str):
+    engine = make_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test; commits become savepoints."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                               autoflush=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings, db: AsyncSession, engine):
+    app = create_app(settings)
+    app.state.engine = engine
+
+    async def session_override() -> AsyncIterator[AsyncSession]:
+        try:
+            yield db
+        except BaseException:
+            await db.rollback()
+            raise
+        else:
+            await db.commit()
+
+    app.dependency_overrides[get_session] = session_override
+    return app
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+def service_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+def bearer_for(staff: Staff, *, minutes: int = 60) -> dict[str, str]:
+    token = create_access_token(staff_id=staff.id, password_changed_at=staff.password_changed_at,
+                                secret=SECRET_KEY, minutes=minutes)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def make_staff(db: AsyncSession):
+    """Create a staff member: ``await make_staff("agent", "seoul")``; returns (staff, auth headers)."""
+    counter = iter(range(1, 10_000))
+
+    async def factory(role: str = "agent", center: str | None = "seoul", *, password: str = "password-123",
+                      username: str | None = None) -> tuple[Staff, dict[str, str]]:
+        name = username or f"{role}-{center or 'all'}-{next(counter)}"
+        staff = await create_staff(db, username=name, password=password, role=role,
+                                   center_code=center if role == "agent" or center else None)
+        return staff, bearer_for(staff)
+
+    return factory
