@@ -8,7 +8,8 @@ The phrases are meant to be dropped into a sentence such as
 * due tomorrow                     -> "내일(화) 오전 중" / "내일(화) 오후 중"
 * due later                        -> "11월 27일(목) 오후 중"; the year is added when the due
                                        date is more than 180 days ahead ("2027년 1월 4일(월) ...")
-* a holiday/closure block lies between now and a due date later than tomorrow
+* a holiday/closure block lies between now and a due date later than tomorrow, and the
+  block ends at most 7 days before the due date (so that it explains the wait)
                                    -> prefix naming the last such block:
                                        "추석 연휴 이후 10월 10일(금) 오전 중", "설 연휴 이후 …",
                                        "광복절 연휴 이후 …", "한글날 이후 …", "연휴 이후 …",
@@ -29,6 +30,8 @@ __all__ = ["describe_due", "describe_hours"]
 _WEEKDAYS = "월화수목금토일"
 _ROUND_MINUTES = 10
 _YEAR_SHOWN_AFTER_DAYS = 180
+# A holiday block is mentioned only when it ends at most this many days before the due date.
+_BLOCK_RELEVANCE_DAYS = 7
 # Suffixes the holidays package appends to a holiday's Korean name ("추석 대체 휴일", "설날 전날").
 _NAME_SUFFIXES = (" 대체 휴일", " 전날", " 다음날", "연휴")
 _NAME_ALIASES = {"설날": "설"}
@@ -107,7 +110,8 @@ def _clock(t: time) -> str:
 
 def _last_closed_block(today: date, due_day: date, calendar: BusinessCalendar) -> list[date]:
     """The last run of consecutive closed days within [today, due_day) that contains a
-    holiday or an admin closure (weekend-only runs don't count), or [] if none."""
+    holiday or an admin closure (weekend-only runs don't count), or [] if there is none or
+    it ends more than ``_BLOCK_RELEVANCE_DAYS`` days before ``due_day``."""
     d = due_day - timedelta(days=1)
     while d >= today:
         if calendar.is_business_day(d):
@@ -118,6 +122,8 @@ def _last_closed_block(today: date, due_day: date, calendar: BusinessCalendar) -
             run.append(d)
             d -= timedelta(days=1)
         if any(calendar.is_holiday(x) or calendar.is_closure(x) for x in run):
+            if (due_day - run[0]).days > _BLOCK_RELEVANCE_DAYS:
+                return []
             # Extend past ``today`` so the block's length/name describes the whole holiday.
             while not calendar.is_business_day(d) and (today - d).days < 31:
                 run.append(d)
