@@ -78,3 +78,21 @@ class AskLog(Base):
     candidates: Mapped[list[dict]] = mapped_column(JSON, default=list)
     feedback: Mapped[str | None] = mapped_column(String(8))
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KbEvent(Base):
+    """Append-only log of every knowledge-base change: who created, revised, published, unpublished or
+    rolled back an entry, and synonym changes (``entry_id`` null). Besides being the audit trail it is
+    the KB's version stamp: ``count(*)`` and ``max(id)`` change with every committed change, which is
+    what the matcher cache of each process polls."""
+
+    __tablename__ = "kb_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("kb_entries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    revision_id: Mapped[int | None] = mapped_column(ForeignKey("kb_revisions.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    actor_label: Mapped[str] = mapped_column(String(100), default="")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
