@@ -1,0 +1,18 @@
+"""Programme knowledge base: entries (YAML), loading/validation and the question matcher.
+
+Public interface::
+
+    from knowledge import Entry, load_entries, load_synonyms, check, dump_entries
+    from knowledge import Matcher, MatchResult, Candidate
+
+    matcher = Matcher(load_entries(), load_synonyms())
+    result = matcher.match("스공 지원금 얼마까지 나와요?")   # MatchResult
+"""
+from .loader import (Entry, KnowledgeError, Problem, check, default_topics_file, dump_entries,
+                     load_entries, load_synonyms, load_topics)
+from .matcher import Candidate, Matcher, MatchResult
+
+__all__ = [
+    "Entry", "Problem", "KnowledgeError", "check", "default_topics_file", "dump_entries",
+    "load_entries", "load_synonyms", "load_topics", "Matcher", "MatchResult", "Candidate",
+]

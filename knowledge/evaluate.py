@@ -1,0 +1,146 @@
+"""Score the matcher in-process, with the metrics of ``shared/scripts/ask_eval.py``.
+
+usage: python -m knowledge.evaluate [QUESTIONS.jsonl ...] [--chitchat FILE] [--show-misses]
+                                    [--entries DIR] [--synonyms FILE] [--loo] [--today DATE]
+
+  QUESTIONS.jsonl  lines of {"q": ..., "topic": <slug or "OOD">}; default: shared dev.jsonl
+                   and knowledge/eval/heldout.jsonl when it exists
+  --chitchat FILE  one everyday question a line; reports the share answered (target <= 0.01)
+  --loo            also score leave-one-out: every KB paraphrase asked against a matcher built
+                   without it (5 folds), the in-domain calibration set that is not dev.jsonl
+
+Metrics: precision = answered right / answered; answered-correct = answered right / in-domain;
+resolved = (answered right or right topic among the first 3 clarify candidates) / in-domain;
+out-of-scope = OOD answered / OOD. Targets: precision >= 0.95, answered-correct >= 0.80,
+resolved >= 0.90, out-of-scope <= 0.05, chit-chat <= 0.01.
+
+Calibration of the thresholds in ``knowledge.matcher`` (recorded there) was done with this
+script: ``--loo`` and the chit-chat file for choosing them, dev.jsonl and heldout.jsonl only to
+check the result.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from .loader import DEFAULT_ENTRIES_DIR, KNOWLEDGE_DIR, Entry, load_entries, load_synonyms
+from .matcher import Matcher, MatchResult
+
+SHARED_EVAL = KNOWLEDGE_DIR.parent.parent / "shared" / "eval"
+DEFAULT_SETS = [SHARED_EVAL / "dev.jsonl", KNOWLEDGE_DIR / "eval" / "heldout.jsonl"]
+
+
+def read_questions(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def score(results: list[tuple[dict, MatchResult]]) -> tuple[Counter, list[str]]:
+    c, misses = Counter(), []
+    for item, r in results:
+        topic = r.entry.topic if r.entry else None
+        cands = [x.topic for x in r.candidates[:3]]
+        if item["topic"] == "OOD":
+            c["ood"] += 1
+            if r.outcome == "answered":
+                c["ood_answered"] += 1
+                misses.append(f"OOD answered as {topic} ({r.score:.2f}): {item['q']}")
+            continue
+        c["in"] += 1
+        if r.outcome == "answered":
+            c["answered"] += 1
+            if topic == item["topic"]:
+                c["ok"] += 1
+            else:
+                misses.append(f"{item['topic']} answered as {topic} ({r.score:.2f}): {item['q']}")
+        elif r.outcome == "clarify" and item["topic"] in cands:
+            c["clarify_ok"] += 1
+        else:
+            misses.append(f"{item['topic']} -> {r.outcome} {cands} ({r.score:.2f}): {item['q']}")
+    return c, misses
+
+
+def report(name: str, c: Counter) -> str:
+    lines = [f"{name}: in-domain {c['in']}: precision {c['ok'] / max(c['answered'], 1):.3f}  "
+             f"answered-correct {c['ok'] / max(c['in'], 1):.3f}  "
+             f"resolved {(c['ok'] + c['clarify_ok']) / max(c['in'], 1):.3f}"]
+    if c["ood"]:
+        lines.append(f"{name}: out-of-scope {c['ood']}: answered {c['ood_answered'] / c['ood']:.3f}")
+    return "\n".join(lines)
+
+
+def loo_items(entries: list[Entry], folds: int = 5) -> list[tuple[list[Entry], list[dict]]]:
+    """(entries without fold k's paraphrases, those paraphrases as labelled questions)."""
+    out = []
+    for k in range(folds):
+        kept, asked = [], []
+        for e in entries:
+            keep = []
+            for j, p in enumerate(e.paraphrases):
+                if (j + len(e.id)) % folds == k:  # deterministic, spread over entries
+                    asked.append({"q": p, "topic": e.topic, "id": e.id})
+                else:
+                    keep.append(p)
+            kept.append(replace(e, paraphrases=tuple(keep)))
+        out.append((kept, asked))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m knowledge.evaluate", description=__doc__.split("\n")[0])
+    p.add_argument("questions", nargs="*", type=Path)
+    p.add_argument("--chitchat", type=Path)
+    p.add_argument("--show-misses", action="store_true")
+    p.add_argument("--entries", type=Path, default=DEFAULT_ENTRIES_DIR)
+    p.add_argument("--synonyms", type=Path, default=None)
+    p.add_argument("--loo", action="store_true")
+    p.add_argument("--today", type=dt.date.fromisoformat, default=None)
+    a = p.parse_args(argv)
+
+    entries = load_entries(a.entries)
+    synonyms = load_synonyms(a.synonyms)
+    t0 = time.perf_counter()
+    matcher = Matcher(entries, synonyms)
+    print(f"{len(entries)} entries, {len({e.topic for e in entries})} topics, "
+          f"{len(synonyms)} synonym groups; index built in {time.perf_counter() - t0:.2f} s")
+    sets = a.questions or [s for s in DEFAULT_SETS if s.exists()]
+    for path in sets:
+        items = read_questions(path)
+        results = [(it, matcher.match(it["q"], today=a.today)) for it in items]
+        c, misses = score(results)
+        if a.show_misses and misses:
+            print("\n".join(misses))
+        print(report(path.name, c))
+    if a.loo:
+        total = Counter()
+        all_misses = []
+        for kept, asked in loo_items(entries):
+            m = Matcher(kept, synonyms)
+            c, misses = score([(it, m.match(it["q"], today=a.today)) for it in asked])
+            total.update(c)
+            all_misses.extend(misses)
+        if a.show_misses:
+            print("\n".join(all_misses))
+        print(report("leave-one-out paraphrases", total))
+    if a.chitchat:
+        chat = [q for q in a.chitchat.read_text(encoding="utf-8").split("\n") if q.strip()]
+        results = [(q, matcher.match(q, today=a.today)) for q in chat]
+        answered = [(q, r) for q, r in results if r.outcome == "answered"]
+        if a.show_misses:
+            for q, r in answered:
+                print(f"chit-chat answered as {r.entry.topic} ({r.score:.2f}): {q}")
+        kinds = Counter(r.kind for _, r in results)
+        print(f"chit-chat {len(chat)}: answered {len(answered) / len(chat):.4f}  "
+              f"clarify {sum(r.outcome == 'clarify' for _, r in results) / len(chat):.4f}  "
+              f"kinds {dict(kinds)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,492 @@
+"""Load, validate and write the knowledge base (``knowledge/entries/*.yaml``).
+
+File format: see ``knowledge/README.md``. One YAML file per topic::
+
+    topic: support-ratio
+    entries:
+      - id: support-ratio-government
+        title: 정부지원 비율은 얼마인가요?
+        paraphrases: [...]
+        keywords: [...]
+        answer: |
+          ...
+        source: {title: ..., url: https://...}
+        year: 2025
+        valid_from: 2019-01-01
+        valid_to: null
+
+``load_entries`` is strict about structure (a file that is not a mapping, an entry without
+id/title/answer, a date that is not a date: ``KnowledgeError``) and lenient about content,
+which ``check`` reports in full. Command line::
+
+    python -m knowledge.loader check [ENTRIES_DIR] [--topics FILE]   # exit 1 on errors
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+import yaml
+
+from .normalize import compact
+
+__all__ = [
+    "Entry",
+    "Problem",
+    "KnowledgeError",
+    "DEFAULT_ENTRIES_DIR",
+    "DEFAULT_SYNONYMS_FILE",
+    "MAX_ANSWER_CHARS",
+    "MAX_TITLE_CHARS",
+    "MIN_PARAPHRASES",
+    "default_topics_file",
+    "load_entries",
+    "load_synonyms",
+    "load_topics",
+    "check",
+    "dump_entries",
+]
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent
+DEFAULT_ENTRIES_DIR = KNOWLEDGE_DIR / "entries"
+DEFAULT_SYNONYMS_FILE = KNOWLEDGE_DIR / "synonyms.yaml"
+TOPICS_ENV_VAR = "HOTLINE_TOPICS_FILE"
+
+# Limits from knowledge/README.md: a clarify button shows the title (<= 40 chars); an
+# answer must fit a phone screen (<= ~600 chars); owners phrase a question 10+ ways.
+MAX_TITLE_CHARS = 40
+MAX_ANSWER_CHARS = 600
+MIN_PARAPHRASES = 10
+
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_REQUIRED = ("id", "title", "answer")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question/answer of the knowledge base."""
+
+    id: str
+    topic: str
+    title: str
+    paraphrases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    answer: str
+    source_title: str
+    source_url: str
+    year: int | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        """True when the entry may be served on ``day``."""
+        if self.valid_from is not None and self.valid_from > day:
+            return False
+        if self.valid_to is not None and self.valid_to < day:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem found by ``check``. ``code`` is stable; ``message`` is for people."""
+
+    code: str
+    message: str
+    path: str | None = None
+    entry_id: str | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = self.path or "-"
+        if self.entry_id:
+            where += f" [{self.entry_id}]"
+        return f"{self.severity}: {where}: {self.code}: {self.message}"
+
+
+class KnowledgeError(ValueError):
+    """The knowledge base cannot be loaded; ``problems`` says why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def default_topics_file() -> Path:
+    """``$HOTLINE_TOPICS_FILE`` if set, else ``../shared/knowledge/topics.yaml`` beside the repo."""
+    env = os.environ.get(TOPICS_ENV_VAR)
+    if env:
+        return Path(env)
+    return KNOWLEDGE_DIR.parent.parent / "shared" / "knowledge" / "topics.yaml"
+
+
+# --------------------------------------------------------------------------- reading
+
+@dataclass
+class _RawEntry:
+    path: str
+    index: int
+    data: dict[str, Any]
+    file_topic: Any
+
+
+@dataclass
+class _Raw:
+    entries: list[_RawEntry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _yaml_files(entries_dir: Path) -> list[Path]:
+    return sorted(p for p in entries_dir.iterdir()
+                  if p.is_file() and p.suffix in (".yaml", ".yml") and not p.name.startswith("."))
+
+
+def _read_raw(entries_dir: Path) -> _Raw:
+    raw = _Raw()
+    entries_dir = Path(entries_dir)
+    if not entries_dir.is_dir():
+        raw.problems.append(Problem("missing-dir", f"entries directory not found: {entries_dir}",
+                                    str(entries_dir)))
+        return raw
+    for path in _yaml_files(entries_dir):
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raw.problems.append(Problem("yaml-error", f"cannot parse YAML: {exc}", str(path)))
+            continue
+        if doc is None:
+            continue  # an empty file holds no entries
+        if not isinstance(doc, dict) or not isinstance(doc.get("entries", []), list):
+            raw.problems.append(Problem(
+                "invalid-file", "expected a mapping with `topic` and a list `entries`", str(path)))
+            continue
+        for i, item in enumerate(doc.get("entries") or []):
+            if not isinstance(item, dict):
+                raw.problems.append(Problem("invalid-entry", f"entry #{i + 1} is not a mapping",
+                                            str(path)))
+                continue
+            raw.entries.append(_RawEntry(str(path), i, item, doc.get("topic")))
+    return raw
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    out = tuple(_text(v) for v in value)
+    return tuple(v for v in out if v)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value.strip())
+    raise TypeError(f"expected an ISO date, got {value!r}")
+
+
+def _year(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TypeError("expected a year")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise TypeError(f"expected a year, got {value!r}")
+
+
+def _build(item: _RawEntry) -> tuple[Entry | None, list[Problem]]:
+    d, path = item.data, item.path
+    label = d.get("id") if isinstance(d.get("id"), str) else f"#{item.index + 1}"
+    missing = [k for k in _REQUIRED if d.get(k) in (None, "", [])]
+    topic = d.get("topic", item.file_topic)
+    if topic in (None, ""):
+        missing.append("topic")
+    if missing:
+        return None, [Problem("missing-field", f"missing required field(s): {', '.join(missing)}",
+                              path, label)]
+    source = d.get("source") or {}
+    if not isinstance(source, dict):
+        return None, [Problem("invalid-field", "`source` must be a mapping with title and url",
+                              path, label)]
+    try:
+        entry = Entry(
+            id=_text(d["id"]),
+            topic=_text(topic),
+            title=_text(d["title"]),
+            paraphrases=_texts(d.get("paraphrases")),
+            keywords=_texts(d.get("keywords")),
+            answer=_text(d["answer"]),
+            source_title=_text(source.get("title")),
+            source_url=_text(source.get("url")),
+            year=_year(d.get("year")),
+            valid_from=_date(d.get("valid_from")),
+            valid_to=_date(d.get("valid_to")),
+        )
+    except (TypeError, ValueError) as exc:
+        return None, [Problem("invalid-field", str(exc), path, label)]
+    return entry, []
+
+
+def load_entries(path: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR) -> list[Entry]:
+    """All entries of ``path`` (files sorted by name, entries in file order).
+
+    Raises ``KnowledgeError`` when a file or entry cannot be read into an ``Entry``.
+    """
+    raw = _read_raw(Path(path))
+    problems = list(raw.problems)
+    entries: list[Entry] = []
+    for item in raw.entries:
+        entry, found = _build(item)
+        problems.extend(found)
+        if entry is not None:
+            entries.append(entry)
+    if problems:
+        raise KnowledgeError(problems)
+    return entries
+
+
+def load_synonyms(path: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+    """``{canonical: [variants]}`` from a synonyms YAML file.
+
+    With ``path=None`` the repository's ``knowledge/synonyms.yaml`` is read if it exists
+    (an absent default file means no synonyms); an explicit path must exist.
+    """
+    if path is None:
+        if not DEFAULT_SYNONYMS_FILE.exists():
+            return {}
+        path = DEFAULT_SYNONYMS_FILE
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(doc, dict):
+        raise KnowledgeError([Problem("invalid-file", "synonyms must be a mapping "
+                                      "`canonical: [variants]`", str(path))])
+    out: dict[str, list[str]] = {}
+    for key, value in doc.items():
+        try:
+            canonical = _text(key)
+            variants = [v for v in _texts(value) if v != canonical]
+        except TypeError as exc:
+            raise KnowledgeError([Problem("invalid-field", f"{key!r}: {exc}", str(path))]) from exc
+        if canonical:
+            merged = out.setdefault(canonical, [])
+            merged.extend(v for v in variants if v not in merged)
+    return out
+
+
+def load_topics(topics_file: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """``{slug: title}`` of the programme topics."""
+    path = Path(topics_file) if topics_file is not None else default_topics_file()
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    topics = doc.get("topics") if isinstance(doc, dict) else None
+    if not isinstance(topics, list):
+        raise KnowledgeError([Problem("invalid-file", "expected a list `topics`", str(path))])
+    return {str(t["slug"]): str(t.get("title", "")) for t in topics
+            if isinstance(t, dict) and t.get("slug")}
+
+
+# --------------------------------------------------------------------------- checking
+
+def _valid_url(url: str) -> bool:
+    if not url or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and "." in host and not host.startswith(".")
+
+
+def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
+          topics_file: str | os.PathLike[str] | None = None,
+          *, today: dt.date | None = None) -> list[Problem]:
+    """Every problem of the knowledge base, errors and warnings; ``[]`` when it is clean.
+
+    Errors: unreadable file, missing/invalid field, unknown topic, missing or invalid
+    source url, duplicate id, the same question (after normalisation) in two entries,
+    answer longer than ``MAX_ANSWER_CHARS``, title longer than ``MAX_TITLE_CHARS``,
+    bad id, ``valid_from`` after ``valid_to``. Warnings: expired entry (``valid_to`` before
+    ``today``), fewer than ``MIN_PARAPHRASES`` paraphrases, file not named after its topic.
+    """
+    today = today or dt.date.today()
+    raw = _read_raw(Path(entries_dir))
+    problems = list(raw.problems)
+    try:
+        topics = load_topics(topics_file)
+    except (OSError, yaml.YAMLError, KnowledgeError) as exc:
+        problems.append(Problem("topics-file", f"cannot read topics file: {exc}",
+                                str(topics_file or default_topics_file())))
+        topics = None
+
+    seen_ids: dict[str, str] = {}
+    seen_questions: dict[str, tuple[str, str]] = {}  # compact question -> (entry id, original)
+    for item in raw.entries:
+        entry, found = _build(item)
+        problems.extend(found)
+        if entry is None:
+            continue
+        path, eid = item.path, entry.id
+
+        def add(code: str, message: str, severity: str = "error") -> None:
+            problems.append(Problem(code, message, path, eid, severity))
+
+        if not _ID_RE.match(eid):
+            add("invalid-id", f"id {eid!r} is not kebab-case (a-z, 0-9, single dashes)")
+        if eid in seen_ids:
+            add("duplicate-id", f"id {eid!r} is also used in {seen_ids[eid]}")
+        else:
+            seen_ids[eid] = path
+        if topics is not None and entry.topic not in topics:
+            add("unknown-topic", f"topic {entry.topic!r} is not in the topics file")
+        if item.file_topic not in (None, "") and Path(path).stem != str(item.file_topic):
+            add("file-name", f"file is not named after its topic {item.file_topic!r}", "warning")
+        if not entry.source_title:
+            add("missing-field", "missing source.title")
+        if not entry.source_url:
+            add("missing-source-url", "missing source.url")
+        elif not _valid_url(entry.source_url):
+            add("invalid-source-url", f"source.url {entry.source_url!r} is not an http(s) link")
+        if len(entry.answer) > MAX_ANSWER_CHARS:
+            add("answer-too-long",
+                f"answer has {len(entry.answer)} characters (at most {MAX_ANSWER_CHARS})")
+        if len(entry.title) > MAX_TITLE_CHARS:
+            add("title-too-long",
+                f"title has {len(entry.title)} characters (at most {MAX_TITLE_CHARS})")
+        if len(entry.paraphrases) < MIN_PARAPHRASES:
+            add("few-paraphrases", f"{len(entry.paraphrases)} paraphrases "
+                f"(at least {MIN_PARAPHRASES} recommended)", "warning")
+        if entry.year is None:
+            add("missing-field", "missing year (the programme year the answer describes)")
+        if entry.valid_from and entry.valid_to and entry.valid_from > entry.valid_to:
+            add("invalid-dates", f"valid_from {entry.valid_from} is after valid_to {entry.valid_to}")
+        if entry.valid_to is not None and entry.valid_to < today:
+            add("expired", f"expired on {entry.valid_to}: never served", "warning")
+        own: set[str] = set()
+        for question in (entry.title, *entry.paraphrases):
+            key = compact(question)
+            if not key or key in own:
+                continue
+            own.add(key)
+            other = seen_questions.get(key)
+            if other is None:
+                seen_questions[key] = (eid, question)
+            elif other[0] != eid:
+                add("duplicate-paraphrase",
+                    f"{question!r} is the same question as {other[1]!r} of entry {other[0]!r}")
+    return problems
+
+
+# --------------------------------------------------------------------------- writing
+
+class _Flow(list):
+    """A list written in flow style: ``[a, b]``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+def _flow_representer(dumper: yaml.SafeDumper, value: _Flow) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+_Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(_Flow, _flow_representer)
+
+
+def _entry_doc(entry: Entry, file_topic: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": entry.id}
+    if entry.topic != file_topic:
+        doc["topic"] = entry.topic
+    doc.update({
+        "title": entry.title,
+        "paraphrases": list(entry.paraphrases),
+        "keywords": _Flow(entry.keywords),
+        "answer": entry.answer,
+        "source": {"title": entry.source_title, "url": entry.source_url},
+        "year": entry.year,
+        "valid_from": entry.valid_from,
+        "valid_to": entry.valid_to,
+    })
+    return doc
+
+
+def dump_entries(entries: Iterable[Entry], directory: str | os.PathLike[str]) -> list[Path]:
+    """Write ``entries`` as ``<directory>/<topic>.yaml`` files (the format ``load_entries`` reads).
+
+    Entries keep their order within a topic; existing files of those topics are replaced.
+    Returns the written paths.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    by_topic: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_topic.setdefault(entry.topic, []).append(entry)
+    written = []
+    for topic, items in by_topic.items():
+        doc = {"topic": topic, "entries": [_entry_doc(e, topic) for e in items]}
+        text = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
+                         width=10_000, indent=2)
+        path = directory / f"{topic}.yaml"
+        tmp = path.with_suffix(".yaml.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m knowledge.loader",
+                                     description="Validate the knowledge base.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_check = sub.add_parser("check", help="report problems; exit 1 when there are errors")
+    p_check.add_argument("entries_dir", nargs="?", default=str(DEFAULT_ENTRIES_DIR))
+    p_check.add_argument("--topics", default=None, help="topics.yaml (default: "
+                         f"${TOPICS_ENV_VAR} or ../shared/knowledge/topics.yaml)")
+    p_check.add_argument("--no-warnings", action="store_true", help="print errors only")
+    args = parser.parse_args(argv)
+    problems = check(args.entries_dir, args.topics)
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        if p.severity == "error" or not args.no_warnings:
+            print(p)
+    n_entries = len(_read_raw(Path(args.entries_dir)).entries)
+    print(f"{n_entries} entries: {len(errors)} errors, {len(problems) - len(errors)} warnings")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
