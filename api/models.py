@@ -11,5 +11,5 @@ from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
 __all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "Company", "ConsoleSession", "Conversation",
-           "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "OutboxMessage", "OwnerChat", "ProcessedUpdate", "Staff", "Ticket",
-           "TicketEvent", "TicketMessage"]
+           "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym", "OutboxMessage", "OwnerChat",
+           "ProcessedUpdate", "Staff", "Ticket", "TicketEvent", "TicketMessage"]
