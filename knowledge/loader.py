@@ -157,7 +157,7 @@ def _read_raw(entries_dir: Path) -> _Raw:
     for path in _yaml_files(entries_dir):
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (yaml.YAMLError, UnicodeDecodeError, ValueError) as exc:  # ValueError: 2025-13-45
             raw.problems.append(Problem("yaml-error", f"cannot parse YAML: {exc}", str(path)))
             continue
         if doc is None:

@@ -62,8 +62,9 @@ PREFILTER_MAX_DF = 0.3
 # words are what out-of-scope business questions are made of (수출바우처, 고용유지지원금).
 UNKNOWN_TERM_WEIGHT = 1.0
 
-# Score = weighted sum of the re-ranking signals (each 0..1).
-W_MORPH, W_CHAR, W_COVER, W_FUZZ = 0.35, 0.25, 0.20, 0.20
+# Confidence = logistic(features . _WEIGHTS + _BIAS), features as in FEATURES.
+_WEIGHTS = np.array([2.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 1.0, 1.0], np.float32)
+_BIAS = -5.0
 
 # Decision thresholds (calibrated by knowledge.evaluate, see the module docstring there).
 ANSWER_MIN_SCORE = 0.55
@@ -208,6 +209,8 @@ class _Postings:
         self.df = df
         self.n = n
         idf = _idf(df, max(n, 1))
+        self.idf = idf
+        self.unknown_idf = float(_idf(np.array([0]), max(n, 1))[0])
         self.entries: list[np.ndarray] = []
         self.weights: list[np.ndarray] = []
         for t, plist in enumerate(per_term):
@@ -217,11 +220,17 @@ class _Postings:
             self.entries.append(es)
             self.weights.append((idf[t] * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32))
 
-    def score(self, term_ids: Iterable[int], out: np.ndarray, factor: float = 1.0) -> None:
+    def score(self, term_ids: Iterable[int], out: np.ndarray) -> None:
+        """Add the BM25 score of each entry for ``term_ids`` to ``out``."""
         limit = PREFILTER_MAX_DF * self.n
         for t in term_ids:
             if self.df[t] <= limit or self.n < 20:
-                out[self.entries[t]] += self.weights[t] * factor
+                out[self.entries[t]] += self.weights[t]
+
+    def ceiling(self, term_ids: Iterable[int], n_unknown: int) -> float:
+        """Largest BM25 score the query can get (every term, saturated): the normaliser."""
+        known = float(self.idf[list(term_ids)].sum()) if term_ids else 0.0
+        return (known + n_unknown * self.unknown_idf) * (BM25_K1 + 1)
 
 
 # --------------------------------------------------------------------------- matcher
@@ -230,11 +239,17 @@ class _Postings:
 class _Query:
     text: str  # cleaned, canonicalised
     compact: str
-    unit_ids: np.ndarray  # known unit + compound ids (sorted unique)
-    weight: float  # IDF mass of the query (unknown units included)
-    gram_ids: np.ndarray
+    term_ids: np.ndarray  # known units and compounds (sorted, unique)
+    weight: float  # IDF mass of the query, unknown units included
+    n_unknown: int  # units the KB has never seen
+    gram_ids: np.ndarray  # known character grams (sorted, unique)
     gram_weight: float
-    known_share: float  # share of the unit IDF mass the KB knows
+    n_unknown_grams: int
+    known_share: float  # share of the units' IDF mass the KB knows
+
+
+FEATURES = ("bm25_terms", "bm25_grams", "relative", "dice_terms", "dice_grams", "cover",
+            "fuzz", "query_cover", "doc_cover")
 
 
 class Matcher:
@@ -295,6 +310,7 @@ class Matcher:
         self._idf = _idf(df, max(nd, 1))
         self._gidf = _idf(gdf, max(nd, 1))
         self._unknown_idf = float(_idf(np.array([0]), max(nd, 1))[0]) * UNKNOWN_TERM_WEIGHT
+        self._unknown_gidf = float(_idf(np.array([0]), max(nd, 1))[0])
         self._docs = _Csr(doc_terms, self._idf)
         self._gdocs = _Csr(doc_grams, self._gidf)
         self._doc_entry = np.asarray(doc_entry, np.int32)
@@ -334,37 +350,38 @@ class Matcher:
     # ------------------------------------------------------------------ query
     def _query(self, text: str) -> _Query:
         units, comps = morph.terms(text)
-        ids, weight = set(), 0.0
-        known_w = 0.0
+        ids: set[int] = set()
+        weight = known = 0.0
+        n_unknown = 0
         for t in set(units):
             i = self._vocab.get(t)
             if i is None:
-                weight += self._unknown_idf
+                n_unknown += 1
             else:
                 ids.add(i)
-                w = float(self._idf[i])
-                weight += w
-                known_w += w
-        for t in set(comps):
+                known += float(self._idf[i])
+        unit_weight = known + n_unknown * self._unknown_idf
+        weight = unit_weight
+        for t in set(comps):  # an unknown compound says nothing its parts do not
             i = self._vocab.get(t)
             if i is not None and i not in ids:
                 ids.add(i)
                 weight += float(self._idf[i])
         c = compact(text, cleaned=True)
-        gids, gweight = set(), 0.0
-        unknown_g = float(_idf(np.array([0]), max(len(self._doc_compact), 1))[0])
+        gids: set[int] = set()
+        gweight = 0.0
+        n_unknown_g = 0
         for g in set(_grams(c)):
             i = self._gvocab.get(g)
             if i is None:
-                gweight += unknown_g
+                n_unknown_g += 1
             else:
                 gids.add(i)
                 gweight += float(self._gidf[i])
-        unit_weight = weight - sum(float(self._idf[self._vocab[t]]) for t in set(comps)
-                                   if t in self._vocab and t not in units)
-        return _Query(text, c, np.array(sorted(ids), np.int32), weight,
-                      np.array(sorted(gids), np.int32), gweight,
-                      known_w / unit_weight if unit_weight > 0 else 0.0)
+        gweight += n_unknown_g * self._unknown_gidf
+        return _Query(text, c, np.array(sorted(ids), np.int32), weight, n_unknown,
+                      np.array(sorted(gids), np.int32), gweight, n_unknown_g,
+                      known / unit_weight if unit_weight > 0 else 0.0)
 
     def match(self, text: str, *, today: dt.date | None = None) -> MatchResult:
         """Match one user message (any Unicode; see module docstring)."""
@@ -374,85 +391,83 @@ class Matcher:
         courtesy = small_talk_kind(cleaned)
         if courtesy:
             return MatchResult("escalate", courtesy, None, [], 0.0)
-        prepared = self.synonyms.apply(strip_courtesy(cleaned))
         if not self.entries:
             return MatchResult("escalate", "question", None, [], 0.0)
-        q = self._query(prepared)
-        ranked = self._rank(q, today or dt.date.today())
-        return self._decide(q, ranked, cleaned)
+        q = self._query(self.synonyms.apply(strip_courtesy(cleaned)))
+        cand, feats = self._features(q, today or dt.date.today())
+        return self._decide(q, cand, feats, cleaned)
 
-    def _rank(self, q: _Query, today: dt.date) -> list[tuple[int, float, dict[str, float]]]:
+    def _features(self, q: _Query, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate entry indices and their feature rows (columns: ``FEATURES``)."""
         ne = len(self.entries)
         alive = self._alive(today)
-        pre = np.zeros(ne, np.float32)
-        self._post.score(q.unit_ids.tolist(), pre)
-        self._gpost.score(q.gram_ids.tolist(), pre, PREFILTER_GRAM_WEIGHT)
+        bm_t = np.zeros(ne, np.float32)
+        bm_g = np.zeros(ne, np.float32)
+        self._post.score(q.term_ids.tolist(), bm_t)
+        self._gpost.score(q.gram_ids.tolist(), bm_g)
+        bm_t /= max(self._post.ceiling(q.term_ids.tolist(), q.n_unknown), 1e-9)
+        bm_g /= max(self._gpost.ceiling(q.gram_ids.tolist(), q.n_unknown_grams), 1e-9)
+        pre = bm_t + PREFILTER_GRAM_WEIGHT * bm_g
         pre[~alive] = -1.0
-        live = int(alive.sum())
-        k = min(RERANK_K, live)
-        if k <= 0:
-            return []
-        if ne > k:
-            cand = np.argpartition(-pre, k - 1)[:k]
-        else:
-            cand = np.flatnonzero(alive)
+        k = min(RERANK_K, ne)
+        cand = np.argpartition(-pre, k - 1)[:k] if ne > k else np.arange(ne)
         cand = cand[pre[cand] > 0]
         if len(cand) == 0:
-            return []
+            return cand, np.zeros((0, len(FEATURES)), np.float32)
 
-        # Documents of the candidate entries.
+        # Documents (title, paraphrases, keywords) of the candidate entries.
         lengths = self._entry_end[cand] - self._entry_start[cand]
-        docs = np.repeat(self._entry_start[cand] - np.concatenate(([0], np.cumsum(lengths)[:-1])),
-                         lengths) + np.arange(lengths.sum())
+        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        docs = np.repeat(self._entry_start[cand] - offsets, lengths) + np.arange(lengths.sum())
         owner = np.repeat(np.arange(len(cand)), lengths)
 
-        ov = self._docs.overlap(docs, q.unit_ids)
-        dice_m = 2 * ov / np.maximum(q.weight + self._docs.total[docs], 1e-9)
+        ov = self._docs.overlap(docs, q.term_ids)
+        dtotal = self._docs.total[docs]
+        dice_t = 2 * ov / np.maximum(q.weight + dtotal, 1e-9)
+        qcov = ov / max(q.weight, 1e-9)
+        dcov = ov / np.maximum(dtotal, 1e-9)
         gov = self._gdocs.overlap(docs, q.gram_ids)
-        dice_c = 2 * gov / np.maximum(q.gram_weight + self._gdocs.total[docs], 1e-9)
+        dice_g = 2 * gov / np.maximum(q.gram_weight + self._gdocs.total[docs], 1e-9)
         fz = np.zeros(len(docs), np.float32)
-        qdocs = docs[self._doc_question[docs]]
-        if len(qdocs) and q.compact:
-            choices = [self._doc_compact[d] for d in qdocs]
-            fz[self._doc_question[docs]] = process.cdist(
-                [q.compact], choices, scorer=fuzz.ratio, dtype=np.float32, workers=1)[0] / 100.0
-        cover = self._entry_terms.overlap(cand.astype(np.int64), q.unit_ids) / max(q.weight, 1e-9)
-
+        is_q = self._doc_question[docs]
+        if is_q.any() and q.compact:
+            choices = [self._doc_compact[d] for d in docs[is_q]]
+            fz[is_q] = process.cdist([q.compact], choices, scorer=fuzz.ratio,
+                                     dtype=np.float32, workers=1)[0] / 100.0
         n = len(cand)
-        best_m = np.zeros(n, np.float32)
-        best_c = np.zeros(n, np.float32)
-        best_f = np.zeros(n, np.float32)
-        np.maximum.at(best_m, owner, dice_m)
-        np.maximum.at(best_c, owner, dice_c)
-        np.maximum.at(best_f, owner, fz)
-        score = W_MORPH * best_m + W_CHAR * best_c + W_COVER * cover + W_FUZZ * best_f
-        order = np.argsort(-score, kind="stable")
-        out = []
-        for j in order:
-            out.append((int(cand[j]), float(score[j]), {
-                "morph": float(best_m[j]), "char": float(best_c[j]),
-                "cover": float(cover[j]), "fuzz": float(best_f[j]), "prefilter": float(pre[cand[j]]),
-            }))
-        return out
+        best = np.zeros((5, n), np.float32)
+        for row, values in enumerate((dice_t, dice_g, fz, qcov, dcov)):
+            np.maximum.at(best[row], owner, values)
+        cover = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids) / max(q.weight, 1e-9)
+        relative = pre[cand] / max(float(pre[cand].max()), 1e-9)
+        feats = np.stack([bm_t[cand], bm_g[cand], relative, best[0], best[1], cover,
+                          best[2], best[3], best[4]], axis=1).astype(np.float32)
+        return cand, feats
 
-    def _decide(self, q: _Query, ranked, cleaned: str) -> MatchResult:
-        if not ranked:
+    def _decide(self, q: _Query, cand: np.ndarray, feats: np.ndarray, cleaned: str) -> MatchResult:
+        if len(cand) == 0:
             kind = "chitchat" if is_small_talk(cleaned) else "question"
             return MatchResult("escalate", kind, None, [], 0.0)
-        top_i, top_s, sig = ranked[0]
-        second_s = ranked[1][1] if len(ranked) > 1 else 0.0
-        by_morph = max(ranked, key=lambda r: r[2]["morph"])[0]
-        by_char = max(ranked, key=lambda r: max(r[2]["char"], r[2]["fuzz"]))[0]
-        agree = by_morph == top_i and by_char == top_i
-        margin = top_s - second_s
-        signals = dict(sig, margin=margin, agree=float(agree), known=q.known_share)
-        candidates = [Candidate(self.entries[i].id, self.entries[i].topic, self.entries[i].title,
-                                round(s, 4)) for i, s, _ in ranked[:CANDIDATES]]
-        score = float(min(max(top_s, 0.0), 1.0))
-        if top_s >= ANSWER_MIN_SCORE and margin >= ANSWER_MIN_MARGIN and agree:
-            return MatchResult("answered", "question", self.entries[top_i], candidates, score, signals)
-        if top_s >= CLARIFY_MIN_SCORE:
-            return MatchResult("clarify", "question", None, candidates, score, signals)
+        logit = feats @ _WEIGHTS + _BIAS
+        prob = 1.0 / (1.0 + np.exp(-logit))
+        order = np.argsort(-prob, kind="stable")
+        top = order[0]
+        top_p = float(prob[top])
+        second_p = float(prob[order[1]]) if len(order) > 1 else 0.0
+        # Agreement: the best entry by morphemes is also the best by characters.
+        agree = (int(np.argmax(feats[:, 3])) == top
+                 and int(np.argmax(np.maximum(feats[:, 4], feats[:, 6]))) == top)
+        margin = top_p - second_p
+        signals = {name: float(feats[top, j]) for j, name in enumerate(FEATURES)}
+        signals.update(margin=margin, agree=float(agree), known=q.known_share)
+        candidates = [Candidate(self.entries[cand[j]].id, self.entries[cand[j]].topic,
+                                self.entries[cand[j]].title, round(float(prob[j]), 4))
+                      for j in order[:CANDIDATES]]
+        if top_p >= ANSWER_MIN_SCORE and margin >= ANSWER_MIN_MARGIN and agree:
+            return MatchResult("answered", "question", self.entries[cand[top]], candidates,
+                               top_p, signals)
+        if top_p >= CLARIFY_MIN_SCORE:
+            return MatchResult("clarify", "question", None, candidates, top_p, signals)
         kind = "chitchat" if is_small_talk(cleaned) and q.known_share < 0.5 else "question"
         return MatchResult("escalate", kind, None, candidates if kind == "question" else [],
-                           score, signals)
+                           top_p, signals)

@@ -1,0 +1,284 @@
+"""Loading, checking and writing the knowledge base."""
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from knowledge.loader import (MAX_ANSWER_CHARS, Entry, KnowledgeError, check, default_topics_file,
+                              dump_entries, load_entries, load_synonyms, load_topics)
+
+TOPICS = """\
+topics:
+  - slug: support-ratio
+    title: 정부지원 비율과 기업부담
+  - slug: how-to-apply
+    title: 신청 방법
+"""
+
+RATIO = """\
+topic: support-ratio
+entries:
+  - id: support-ratio-government
+    title: 정부지원 비율은 얼마인가요?
+    paraphrases:
+      - 정부에서 몇프로 지원해줘요
+      - 국비 비율 얼마임
+    keywords: [지원비율, 50%, "2025"]
+    answer: |
+      총사업비의 50% 이내를 정부가 지원해요 (2025년 공고 기준).
+      나머지는 도입기업이 부담해요.
+    source:
+      title: 정책브리핑 (2025)
+      url: https://www.korea.kr/briefing/pressReleaseView.do?newsId=156513772
+    year: 2025
+    valid_from: 2019-01-01
+    valid_to: null
+"""
+
+APPLY = """\
+topic: how-to-apply
+entries:
+  - id: how-to-apply-online
+    title: 신청은 어디서 하나요?
+    paraphrases: [신청 방법 알려주세요, 어디서 신청해요]
+    keywords: [신청, 스마트공장 1번가]
+    answer: 스마트공장 사업관리시스템에서 온라인으로 신청해요.
+    source: {title: 전북일보, url: "https://www.jbnews.com/news/articleView.html?idxno=1354658"}
+    year: 2025
+    valid_from: 2025-01-01
+    valid_to: 2025-12-31
+"""
+
+
+def write(dirpath: Path, name: str, text: str) -> Path:
+    path = dirpath / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> tuple[Path, Path]:
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    write(entries, "support-ratio.yaml", RATIO)
+    write(entries, "how-to-apply.yaml", APPLY)
+    topics = write(tmp_path, "topics.yaml", TOPICS)
+    return entries, topics
+
+
+def codes(problems) -> list[str]:
+    return sorted(p.code for p in problems)
+
+
+# ----------------------------------------------------------------------------- loading
+
+def test_load_entries_reads_every_field(kb):
+    entries, _ = kb
+    loaded = load_entries(entries)
+    assert [e.id for e in loaded] == ["how-to-apply-online", "support-ratio-government"]
+    ratio = loaded[1]
+    assert isinstance(ratio, Entry)
+    assert ratio.topic == "support-ratio"
+    assert ratio.paraphrases == ("정부에서 몇프로 지원해줘요", "국비 비율 얼마임")
+    assert ratio.keywords == ("지원비율", "50%", "2025")
+    assert ratio.answer.startswith("총사업비의 50%") and ratio.answer.endswith("부담해요.")
+    assert ratio.source_url.startswith("https://www.korea.kr/")
+    assert ratio.year == 2025
+    assert ratio.valid_from == dt.date(2019, 1, 1) and ratio.valid_to is None
+    assert loaded[0].valid_to == dt.date(2025, 12, 31)
+    with pytest.raises(Exception):
+        ratio.title = "changed"  # frozen
+
+
+def test_entry_validity_window():
+    e = Entry("a", "t", "T", (), (), "A", "s", "https://x.kr", 2025,
+              dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    assert e.is_valid_on(dt.date(2025, 6, 1))
+    assert not e.is_valid_on(dt.date(2024, 12, 31))
+    assert not e.is_valid_on(dt.date(2026, 1, 1))
+
+
+def test_load_entries_rejects_an_entry_without_id(tmp_path):
+    write(tmp_path, "x.yaml", "topic: support-ratio\nentries:\n  - title: 질문\n    answer: 답\n")
+    with pytest.raises(KnowledgeError) as err:
+        load_entries(tmp_path)
+    assert codes(err.value.problems) == ["missing-field"]
+    assert "id" in str(err.value)
+
+
+@pytest.mark.parametrize("value, code", [("2025-13-45", "yaml-error"), ("'2025-13-45'", "invalid-field"),
+                                         ("soon", "invalid-field")])
+def test_load_entries_rejects_a_bad_date(tmp_path, value, code):
+    write(tmp_path, "x.yaml", "topic: t\nentries:\n  - id: a\n    title: 질문\n    answer: 답\n"
+                              f"    valid_from: {value}\n")
+    with pytest.raises(KnowledgeError) as err:
+        load_entries(tmp_path)
+    assert codes(err.value.problems) == [code]
+
+
+def test_round_trip_load_dump_load(kb, tmp_path):
+    entries, _ = kb
+    first = load_entries(entries)
+    out = tmp_path / "out"
+    written = dump_entries(first, out)
+    assert sorted(p.name for p in written) == ["how-to-apply.yaml", "support-ratio.yaml"]
+    second = load_entries(out)
+    assert second == first
+    # Writing again gives byte-identical files (stable format).
+    before = {p.name: p.read_text(encoding="utf-8") for p in written}
+    dump_entries(second, out)
+    assert {p.name: p.read_text(encoding="utf-8") for p in written} == before
+    text = before["support-ratio.yaml"]
+    assert text.startswith("topic: support-ratio\nentries:\n- id: support-ratio-government\n")
+    assert "answer: |-\n" in text  # multi-line answers stay literal blocks
+    assert "keywords: [지원비율, 50%, '2025']" in text
+    assert "valid_to: null" in text
+
+
+def test_round_trip_of_the_real_knowledge_base(tmp_path):
+    real = load_entries()
+    assert real, "knowledge/entries holds no entries"
+    dump_entries(real, tmp_path)
+    again = load_entries(tmp_path)
+    assert sorted(again, key=lambda e: e.id) == sorted(real, key=lambda e: e.id)
+
+
+def test_load_synonyms(tmp_path):
+    path = write(tmp_path, "synonyms.yaml",
+                 "스마트공장: [스공, 스마트팩토리, 스마트 팩토리]\n기업부담금: 자부담\n")
+    assert load_synonyms(path) == {"스마트공장": ["스공", "스마트팩토리", "스마트 팩토리"],
+                                   "기업부담금": ["자부담"]}
+    with pytest.raises(FileNotFoundError):
+        load_synonyms(tmp_path / "missing.yaml")
+
+
+def test_topics_file_from_environment(monkeypatch, kb):
+    _, topics = kb
+    monkeypatch.setenv("HOTLINE_TOPICS_FILE", str(topics))
+    assert default_topics_file() == topics
+    assert load_topics() == {"support-ratio": "정부지원 비율과 기업부담", "how-to-apply": "신청 방법"}
+    monkeypatch.delenv("HOTLINE_TOPICS_FILE")
+    assert default_topics_file().parts[-3:] == ("shared", "knowledge", "topics.yaml")
+
+
+# ----------------------------------------------------------------------------- checking
+
+TODAY = dt.date(2025, 6, 1)
+
+
+def entry_yaml(**overrides) -> str:
+    fields = {
+        "id": "support-ratio-x",
+        "title": "정부지원 비율은?",
+        "paraphrases": "[" + ", ".join(f"질문 {i}번" for i in range(10)) + "]",
+        "answer": "정부가 50%를 지원해요.",
+        "source": "{title: 정책브리핑, url: 'https://www.korea.kr/a'}",
+        "year": "2025",
+        "valid_from": "2019-01-01",
+        "valid_to": "null",
+    }
+    fields.update(overrides)
+    body = "\n".join(f"    {k}: {v}" for k, v in fields.items() if v is not None)
+    return "  - " + body.lstrip() + "\n"
+
+
+def check_one(tmp_path: Path, *items: str, topic: str = "support-ratio") -> list[str]:
+    entries = tmp_path / "entries"
+    entries.mkdir(exist_ok=True)
+    write(entries, f"{topic}.yaml", f"topic: {topic}\nentries:\n" + "".join(items))
+    topics = write(tmp_path, "topics.yaml", TOPICS)
+    return codes(check(entries, topics, today=TODAY))
+
+
+def test_clean_kb_has_no_problems(tmp_path):
+    assert check_one(tmp_path, entry_yaml()) == []
+
+
+def test_check_unknown_topic(tmp_path):
+    assert check_one(tmp_path, entry_yaml(), topic="no-such-topic") == ["unknown-topic"]
+
+
+def test_check_missing_source_url(tmp_path):
+    assert check_one(tmp_path, entry_yaml(source="{title: 정책브리핑}")) == ["missing-source-url"]
+
+
+@pytest.mark.parametrize("url", ["ftp://www.korea.kr/a", "korea.kr/a", "https://localhost/a",
+                                 "'https://www.korea .kr/a'"])
+def test_check_invalid_source_url(tmp_path, url):
+    source = "{title: 정책브리핑, url: " + url + "}"
+    assert check_one(tmp_path, entry_yaml(source=source)) == ["invalid-source-url"]
+
+
+def test_check_duplicate_id(tmp_path):
+    other = entry_yaml(title="다른 질문", paraphrases="[" + ", ".join(f"다른 {i}" for i in range(10)) + "]")
+    assert check_one(tmp_path, entry_yaml(), other) == ["duplicate-id"]
+
+
+def test_check_duplicate_paraphrase_after_normalisation(tmp_path):
+    first = entry_yaml(paraphrases="[" + ", ".join(f"질문 {i}번" for i in range(9)) + ", 스마트공장 지원 비율]")
+    second = entry_yaml(id="support-ratio-y", title="다른 질문",
+                        paraphrases="[" + ", ".join(f"다른 {i}" for i in range(9)) + ", 'ＳＭＡＲＴ 스마트 공장지원비율??']")
+    assert check_one(tmp_path, first, second) == []  # different text, different question
+    second = entry_yaml(id="support-ratio-y", title="다른 질문",
+                        paraphrases="[" + ", ".join(f"다른 {i}" for i in range(9)) + ", '스마트 공장지원 비율??ㅋㅋ']")
+    assert check_one(tmp_path, first, second) == ["duplicate-paraphrase"]
+
+
+def test_check_expired_entry_is_a_warning(tmp_path):
+    problems = check(*_kb_with(tmp_path, entry_yaml(valid_to="2024-12-31")), today=TODAY)
+    assert [(p.code, p.severity) for p in problems] == [("expired", "warning")]
+    assert "2024-12-31" in problems[0].message
+
+
+def test_check_missing_fields(tmp_path):
+    assert check_one(tmp_path, entry_yaml(answer=None)) == ["missing-field"]
+    assert check_one(tmp_path, entry_yaml(year=None)) == ["missing-field"]
+
+
+def test_check_answer_too_long(tmp_path):
+    long_answer = "가" * (MAX_ANSWER_CHARS + 1)
+    assert check_one(tmp_path, entry_yaml(answer=long_answer)) == ["answer-too-long"]
+    assert check_one(tmp_path, entry_yaml(answer="가" * MAX_ANSWER_CHARS)) == []
+
+
+def test_check_title_too_long_bad_id_and_dates(tmp_path):
+    assert check_one(tmp_path, entry_yaml(title="가" * 41)) == ["title-too-long"]
+    assert check_one(tmp_path, entry_yaml(id="Support_Ratio")) == ["invalid-id"]
+    assert check_one(tmp_path, entry_yaml(valid_from="2026-01-01", valid_to="2025-12-31")) == [
+        "invalid-dates"]
+
+
+def test_check_few_paraphrases_is_a_warning(tmp_path):
+    problems = check(*_kb_with(tmp_path, entry_yaml(paraphrases="[하나, 둘]")), today=TODAY)
+    assert [(p.code, p.severity) for p in problems] == [("few-paraphrases", "warning")]
+
+
+def test_check_unreadable_yaml(tmp_path):
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    write(entries, "broken.yaml", "topic: support-ratio\nentries: [\n")
+    problems = check(entries, write(tmp_path, "topics.yaml", TOPICS), today=TODAY)
+    assert codes(problems) == ["yaml-error"]
+    assert "broken.yaml" in str(problems[0])
+
+
+def test_check_messages_name_file_and_entry(tmp_path):
+    entries, topics = _kb_with(tmp_path, entry_yaml(), topic="nope")
+    (problem,) = check(entries, topics, today=TODAY)
+    text = str(problem)
+    assert "nope.yaml" in text and "support-ratio-x" in text and "'nope'" in text
+
+
+def test_real_knowledge_base_has_no_errors():
+    errors = [p for p in check() if p.severity == "error"]
+    assert errors == [], "\n".join(map(str, errors))
+
+
+def _kb_with(tmp_path: Path, *items: str, topic: str = "support-ratio") -> tuple[Path, Path]:
+    entries = tmp_path / "entries"
+    entries.mkdir(exist_ok=True)
+    write(entries, f"{topic}.yaml", f"topic: {topic}\nentries:\n" + "".join(items))
+    return entries, write(tmp_path, "topics.yaml", TOPICS)
