@@ -2,12 +2,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text)
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigIntPK, UTCDateTime, utcnow
 
 STATUSES = ("open", "assigned", "resolved")
+
+# Partial-index predicates. Queries must spell them the same way (see api.tickets.service) so that the
+# planner can use the indexes: the active queue is a small part of the table once tickets pile up.
+ACTIVE_PREDICATE = "status <> 'resolved'"
+UNANSWERED_PREDICATE = "status <> 'resolved' AND first_responded_at IS NULL AND overdue_at IS NULL"
+UNALERTED_PREDICATE = "status <> 'resolved' AND admin_alerted_at IS NULL"
+
+
+def _partial(name: str, *columns: str, where: str) -> Index:
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
 
 
 class Ticket(Base):
@@ -17,7 +27,15 @@ class Ticket(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'assigned', 'resolved')", name="status"),
         CheckConstraint("rating IS NULL OR (rating BETWEEN 1 AND 5)", name="rating_range"),
-        Index("ix_tickets_queue", "center_id", "status", "first_response_due"),
+        # A centre's queue by status, and every centre's (admins), in due order.
+        Index("ix_tickets_queue", "center_id", "status", "first_response_due", "id"),
+        Index("ix_tickets_status_due", "status", "first_response_due", "id"),
+        # The default view: a centre's (or every centre's) tickets that are not resolved, in due order.
+        _partial("ix_tickets_active_center_due", "center_id", "first_response_due", "id", where=ACTIVE_PREDICATE),
+        _partial("ix_tickets_active_due", "first_response_due", "id", where=ACTIVE_PREDICATE),
+        # The scheduler's two sweeps.
+        _partial("ix_tickets_unanswered_due", "first_response_due", where=UNANSWERED_PREDICATE),
+        _partial("ix_tickets_unalerted_resolution_due", "resolution_due", where=UNALERTED_PREDICATE),
         Index("ix_tickets_chat_text", "chat_id", "text_hash", "created_at"),
     )
 
@@ -79,3 +97,14 @@ class TicketEvent(Base):
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class SchedulerLease(Base):
+    """A named lease on a periodic job: the process holding an unexpired lease is the one that runs it."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128), default="")
+    lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
