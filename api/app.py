@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        from api.kb.cache import warm_up
+
+        await warm_up(app)  # build the question matcher now, so the first question is fast
         try:
             yield
         finally:
@@ -81,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.auth.endpoints import router as auth_router
     from api.centers.endpoints import router as centers_router
     from api.health import router as health_router
+    from api.kb.endpoints import router as kb_router
 
-    for router in (health_router, auth_router, centers_router):
+    for router in (health_router, auth_router, centers_router, kb_router):
         app.include_router(router)
     return app

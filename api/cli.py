@@ -139,5 +139,89 @@ def staff_add(username: str, password: str, role: str, center_code: str | None, 
     click.echo(run_in_session(settings, work))
 
 
+@main.group()
+def kb() -> None:
+    """The knowledge base: import the files into the database, export them back, check them."""
+
+
+def _entries_dir_option(f):
+    return click.option("--dir", "entries_dir", default=None, type=click.Path(file_okay=False),
+                        help="entries directory (default: knowledge/entries)")(f)
+
+
+@kb.command("import")
+@_entries_dir_option
+@click.option("--synonyms", "synonyms_file", default=None, type=click.Path(dir_okay=False),
+              help="synonyms file (default: synonyms.yaml beside the entries directory)")
+@click.option("--force", is_flag=True,
+              help="import entries changed in the files even when they were also edited (or unpublished) in the "
+                   "console; the console revisions stay in the history")
+def kb_import(entries_dir: str | None, synonyms_file: str | None, force: bool) -> None:
+    """Load the knowledge files into the database (idempotent; reports what changed).
+
+    Entries edited in the console since the last import and also changed in the files are skipped with a
+    warning unless --force."""
+    from api.kb.sync import ImportRefused, import_knowledge
+    from knowledge.loader import DEFAULT_ENTRIES_DIR
+
+    settings = _settings()
+    directory = entries_dir or DEFAULT_ENTRIES_DIR
+
+    async def work(session: AsyncSession):
+        return await import_knowledge(session, entries_dir=directory, synonyms_file=synonyms_file, force=force)
+
+    try:
+        report = run_in_session(settings, work)
+    except ImportRefused as exc:
+        for p in exc.problems:
+            click.echo(str(p), err=True)
+        raise click.ClickException(f"nothing imported: {len(exc.problems)} problem(s) in {directory}") from exc
+    for line in report.lines():
+        click.echo(line)
+
+
+@kb.command("export")
+@_entries_dir_option
+@click.option("--synonyms", "synonyms_file", default=None, type=click.Path(dir_okay=False),
+              help="synonyms file (default: synonyms.yaml beside the entries directory)")
+@click.option("--no-synonyms", is_flag=True, help="do not write the synonyms file")
+def kb_export(entries_dir: str | None, synonyms_file: str | None, no_synonyms: bool) -> None:
+    """Write the published entries (and the synonyms) back as knowledge files (unchanged files are kept)."""
+    from api.kb.sync import default_synonyms_file, export_entries
+    from knowledge.loader import DEFAULT_ENTRIES_DIR
+
+    settings = _settings()
+    directory = entries_dir or DEFAULT_ENTRIES_DIR
+    synonyms = None if no_synonyms else (synonyms_file or default_synonyms_file(directory))
+
+    async def work(session: AsyncSession):
+        return await export_entries(session, entries_dir=directory, synonyms_file=synonyms)
+
+    for line in run_in_session(settings, work).lines():
+        click.echo(line)
+
+
+@kb.command("check")
+@_entries_dir_option
+@click.option("--topics", "topics_file", default=None, type=click.Path(dir_okay=False),
+              help="topics file (default: $HOTLINE_TOPICS_FILE or ../shared/knowledge/topics.yaml)")
+@click.option("--strict", is_flag=True, help="fail on warnings too (expired entries, few paraphrases)")
+@click.option("--quiet", is_flag=True, help="print errors only")
+def kb_check(entries_dir: str | None, topics_file: str | None, strict: bool, quiet: bool) -> None:
+    """Validate the knowledge files (exit code 1 on errors, or on warnings with --strict)."""
+    from knowledge.loader import DEFAULT_ENTRIES_DIR, check
+
+    directory = entries_dir or DEFAULT_ENTRIES_DIR
+    problems = check(directory, topics_file)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = [p for p in problems if p.severity != "error"]
+    for p in problems:
+        if p.severity == "error" or not quiet:
+            click.echo(str(p))
+    click.echo(f"{directory}: {len(errors)} errors, {len(warnings)} warnings")
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     sys.exit(main())

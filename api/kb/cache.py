@@ -1,0 +1,99 @@
+"""One ``Matcher`` per API process, built from the published revisions and the synonyms.
+
+The cache polls a cheap version stamp (``service.kb_stamp``: counts and maxima of ``kb_events``,
+``kb_synonyms`` and ``kb_revisions``) at most every ``CHECK_INTERVAL`` seconds, so every process of a
+deployment picks up a change made in any other within a few seconds. A change made in this process
+(``notify_changed``, called by every KB write) makes it poll on each request for the next interval,
+so the process that saved an entry serves it as soon as the change is committed.
+
+The rebuild runs off the event loop (``asyncio.to_thread``); while it runs, other requests keep using
+the previous matcher. ``warm_up`` builds it at startup so the first question is fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from knowledge.matcher import Matcher
+
+log = logging.getLogger(__name__)
+
+CHECK_INTERVAL = 3.0
+
+_changed_at = float("-inf")
+
+
+def notify_changed() -> None:
+    """Called by every KB write of this process: caches poll the stamp on each request for a while."""
+    global _changed_at
+    _changed_at = time.monotonic()
+
+
+class MatcherCache:
+    def __init__(self, *, check_interval: float = CHECK_INTERVAL) -> None:
+        self.check_interval = check_interval
+        self._matcher: Matcher | None = None
+        self._stamp: tuple | None = None
+        self._checked_at = float("-inf")
+        self._lock: asyncio.Lock | None = None
+        self.builds = 0
+
+    @property
+    def matcher(self) -> Matcher | None:
+        return self._matcher
+
+    def _fresh_enough(self, now: float) -> bool:
+        if self._matcher is None:
+            return False
+        if now - _changed_at < self.check_interval:  # this process changed the KB just now
+            return False
+        return now - self._checked_at < self.check_interval
+
+    async def get(self, session: AsyncSession) -> Matcher:
+        """The current matcher, rebuilt first when the KB changed (read through ``session``)."""
+        from api.kb import service
+
+        now = time.monotonic()
+        if self._fresh_enough(now):
+            return self._matcher  # type: ignore[return-value]
+        stamp = await service.kb_stamp(session)
+        self._checked_at = now
+        if self._matcher is not None and stamp == self._stamp:
+            return self._matcher
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        if self._lock.locked() and self._matcher is not None:
+            return self._matcher  # another request is rebuilding: serve the previous version meanwhile
+        async with self._lock:
+            if self._matcher is not None and stamp == self._stamp:
+                return self._matcher
+            entries = await service.published_entries(session)
+            synonyms = await service.synonyms_map(session)
+            started = time.perf_counter()
+            matcher = await asyncio.to_thread(Matcher, entries, synonyms)
+            self._matcher, self._stamp = matcher, stamp
+            self.builds += 1
+            log.info("knowledge matcher built: %d entries, %d synonym terms in %.2fs", len(entries), len(synonyms),
+                     time.perf_counter() - started)
+        return matcher
+
+
+def get_cache(app: Any) -> MatcherCache:
+    cache = getattr(app.state, "kb_matcher_cache", None)
+    if cache is None:
+        cache = app.state.kb_matcher_cache = MatcherCache()
+    return cache
+
+
+async def warm_up(app: Any) -> None:
+    """Build the matcher at startup (loads Kiwi too). A database without the KB tables only logs a warning."""
+    try:
+        async with app.state.sessionmaker() as session:
+            await get_cache(app).get(session)
+    except Exception as exc:  # startup must not fail because the KB cannot be read yet
+        log.warning("knowledge matcher not warmed up: %s", exc)

@@ -1,0 +1,230 @@
+"""Knowledge-base endpoints: asking (public and the bot), the public entry, and the admin KB API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.exceptions import HTTPException
+
+from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
+from api.errors import Forbidden, Unprocessable
+from api.kb import service
+from api.kb.cache import get_cache
+from api.kb.ratelimit import SlidingWindowLimiter
+from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
+                            CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
+                            EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
+                            RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
+
+public = APIRouter(tags=["ask"])
+admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
+
+
+def _limiter(request: Request) -> SlidingWindowLimiter:
+    limiter = getattr(request.app.state, "ask_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.ask_limiter = SlidingWindowLimiter(
+            request.app.state.settings.ask_rate_per_minute)
+    return limiter
+
+
+def _candidates(result) -> list[CandidateOut]:
+    return [CandidateOut(entry_id=c.entry_id, topic=c.topic, title=c.title, score=c.score)
+            for c in result.candidates[:3]]
+
+
+@public.post("/api/v1/ask", response_model=AskOut)
+async def ask(body: AskIn, request: Request, session: SessionDep, principal: CurrentPrincipal) -> AskOut:
+    """Answer a company owner's question from the knowledge base.
+
+    * ``answered``: ``answer`` holds the entry; ``clarify``: ``candidates`` (top 3) to offer as buttons;
+      ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat).
+    * Anyone may ask; callers other than the bot (service token) are limited per IP
+      (``HOTLINE_ASK_RATE_PER_MINUTE``, 429 with ``Retry-After``).
+    * ``chat_id`` is accepted from the bot only (403 for anyone else): it ties the question to a chat.
+    * When the owner picks a clarify button, the bot fetches that entry with
+      ``GET /api/v1/kb/entries/{entry_id}``; 👍/👎 go to ``POST /api/v1/ask/{ask_log_id}/feedback``.
+    * Every question is logged (``ask_log_id``) with its outcome, candidates and scores.
+    """
+    if body.chat_id is not None and not principal.is_service:
+        raise Forbidden("chat_id는 봇 서비스만 보낼 수 있습니다.")
+    if not principal.is_service:
+        client = request.client.host if request.client else "unknown"
+        wait = _limiter(request).hit(client)
+        if wait is not None:
+            raise HTTPException(429, detail=f"질문이 너무 많습니다. {wait}초 후에 다시 시도해 주세요.",
+                                headers={"Retry-After": str(wait)})
+    text = body.text.strip()
+    if not text:
+        raise Unprocessable("질문 내용을 입력해 주세요.", code="validation_error")
+    if len(text) > service.MAX_QUESTION_CHARS:
+        raise Unprocessable(f"질문이 너무 깁니다. {service.MAX_QUESTION_CHARS}자 이내로 줄여 주세요. (지금 {len(text)}자)",
+                            code="validation_error")
+    matcher = await get_cache(request.app).get(session)
+    result = await asyncio.to_thread(matcher.match, text, today=service.kst_today())
+    channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
+    log = await service.log_ask(session, text=text, result=result, chat_id=body.chat_id, channel=channel)
+    return AskOut(outcome=result.outcome, kind=result.kind,
+                  answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
+                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=log.id)
+
+
+@public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)
+async def feedback(ask_log_id: int, body: FeedbackIn, session: SessionDep, _: ServicePrincipal) -> FeedbackOut:
+    """The owner's 👍 (``helpful: true``) or 👎 on an answer, relayed by the bot. 👎 answers appear in the
+    unanswered-questions report."""
+    row = await service.set_feedback(session, ask_log_id=ask_log_id, helpful=body.helpful)
+    return FeedbackOut(ask_log_id=row.id, feedback=row.feedback)
+
+
+@public.get("/api/v1/kb/entries/{entry_id}", response_model=AnswerOut)
+async def public_entry(entry_id: str, session: SessionDep) -> AnswerOut:
+    """A published entry that is valid today (404 otherwise), in the shape of ``/ask``'s ``answer``: what the
+    bot shows when the owner picks a clarify candidate. Public, like the knowledge itself."""
+    return AnswerOut.of(await service.get_public_entry(session, entry_id=entry_id))
+
+
+# --------------------------------------------------------------------------- admin
+
+
+def _summary_out(s: service.EntrySummary) -> EntrySummaryOut:
+    return EntrySummaryOut(**s.__dict__)
+
+
+def _detail_out(d: service.EntryDetail) -> EntryDetailOut:
+    return EntryDetailOut(summary=_summary_out(d.summary),
+                          revisions=[RevisionOut.model_validate(r) for r in d.revisions],
+                          events=[EventOut.model_validate(e) for e in d.events])
+
+
+@admin.get("/entries", response_model=list[EntrySummaryOut])
+async def list_entries(session: SessionDep, _: AdminPrincipal,
+                       q: Annotated[str | None, Query(max_length=200)] = None,
+                       topic: Annotated[str | None, Query(max_length=64)] = None,
+                       status: Literal["published", "unpublished", "changed", "expired"] | None = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                       offset: Annotated[int, Query(ge=0)] = 0) -> list[EntrySummaryOut]:
+    """Entries with their latest revision; ``q`` searches the text (spacing-insensitive)."""
+    rows = await service.list_entries(session, q=q, topic=topic, status=status, limit=limit, offset=offset)
+    return [_summary_out(s) for s in rows]
+
+
+@admin.post("/entries", response_model=EntryDetailOut, status_code=201)
+async def create_entry(body: EntryCreateIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+    await service.create_entry(session, entry_id=body.id, topic=body.topic, title=body.title,
+                               paraphrases=body.paraphrases, keywords=body.keywords, answer=body.answer,
+                               source_title=body.source_title, source_url=body.source_url, year=body.year,
+                               valid_from=body.valid_from, valid_to=body.valid_to, author=principal.staff,
+                               publish=body.publish, note=body.note)
+    return _detail_out(await service.get_entry(session, entry_id=body.id))
+
+
+@admin.get("/entries/{entry_id}", response_model=EntryDetailOut)
+async def get_entry(entry_id: str, session: SessionDep, _: AdminPrincipal) -> EntryDetailOut:
+    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+
+
+@admin.post("/entries/{entry_id}/revisions", response_model=EntryDetailOut)
+async def save_revision(entry_id: str, body: RevisionIn, session: SessionDep,
+                        principal: AdminPrincipal) -> EntryDetailOut:
+    """Save an edit as a new revision (``publish`` to serve it now; ``base_revision`` guards against
+    overwriting someone else's newer save)."""
+    fields = body.model_dump(exclude={"publish", "note", "base_revision", "topic"})
+    await service.save_revision(session, entry_id=entry_id, author=principal.staff, publish=body.publish,
+                                note=body.note, base_revision=body.base_revision,
+                                topic=body.topic if body.topic else service.KEEP, **fields)
+    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+
+
+@admin.post("/entries/{entry_id}/publish", response_model=EntryDetailOut)
+async def publish(entry_id: str, body: PublishIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+    await service.publish(session, entry_id=entry_id, revision=body.revision, author=principal.staff)
+    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+
+
+@admin.post("/entries/{entry_id}/unpublish", response_model=EntryDetailOut)
+async def unpublish(entry_id: str, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+    await service.unpublish(session, entry_id=entry_id, author=principal.staff)
+    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+
+
+@admin.post("/entries/{entry_id}/rollback", response_model=EntryDetailOut)
+async def rollback(entry_id: str, body: RollbackIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+    """A new revision copying an old one (and published, unless ``publish`` is false)."""
+    await service.rollback(session, entry_id=entry_id, to_revision=body.to_revision, author=principal.staff,
+                           publish=body.publish, note=body.note)
+    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+
+
+@admin.get("/entries/{entry_id}/diff", response_model=DiffOut)
+async def diff(entry_id: str, session: SessionDep, _: AdminPrincipal,
+               from_revision: Annotated[int, Query(alias="from")],
+               to_revision: Annotated[int, Query(alias="to")]) -> DiffOut:
+    d = await service.diff(session, entry_id=entry_id, from_revision=from_revision, to_revision=to_revision)
+    return DiffOut(**d.__dict__)
+
+
+@admin.post("/preview", response_model=PreviewOut)
+async def preview(body: PreviewIn, session: SessionDep, _: AdminPrincipal) -> PreviewOut:
+    """What a question would match against the published KB with ``draft`` applied (nothing is saved)."""
+    draft = body.draft.model_dump(exclude_none=True) if body.draft else None
+    p = await service.preview(session, text=body.text, draft=draft)
+    r = p.result
+    return PreviewOut(outcome=r.outcome, kind=r.kind, entry_id=r.entry.id if r.entry else None,
+                      topic=r.entry.topic if r.entry else None, title=r.entry.title if r.entry else None,
+                      score=round(float(r.score), 4), candidates=_candidates(r), draft_entry_id=p.draft_entry_id,
+                      draft_rank=p.draft_rank, signals={k: round(float(v), 4) for k, v in r.signals.items()})
+
+
+@admin.get("/synonyms", response_model=list[SynonymOut])
+async def list_synonyms(session: SessionDep, _: AdminPrincipal) -> list[SynonymOut]:
+    return [SynonymOut.model_validate(s) for s in await service.list_synonyms(session)]
+
+
+@admin.post("/synonyms", response_model=SynonymOut, status_code=201)
+async def add_synonym(body: SynonymIn, session: SessionDep, principal: AdminPrincipal) -> SynonymOut:
+    return SynonymOut.model_validate(
+        await service.add_synonym(session, term=body.term, variant=body.variant, author=principal.staff))
+
+
+@admin.delete("/synonyms/{synonym_id}", status_code=204)
+async def remove_synonym(synonym_id: int, session: SessionDep, principal: AdminPrincipal) -> None:
+    await service.remove_synonym(session, synonym_id=synonym_id, author=principal.staff)
+
+
+@admin.get("/unanswered", response_model=list[UnansweredGroupOut])
+async def unanswered(session: SessionDep, _: AdminPrincipal, days: Annotated[int, Query(ge=1, le=365)] = 30,
+                     limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[UnansweredGroupOut]:
+    """Escalated questions and 👎 answers of the last ``days`` days, grouped by similarity, biggest first."""
+    groups = await service.unanswered_report(session, days=days, limit=limit)
+    return [UnansweredGroupOut(**{**g.__dict__, "actions": [GroupActionOut(**a) for a in g.actions]})
+            for g in groups]
+
+
+@admin.post("/unanswered/add-paraphrases", response_model=AddParaphrasesOut)
+async def add_paraphrases(body: AddParaphrasesIn, session: SessionDep, principal: AdminPrincipal) -> AddParaphrasesOut:
+    """The report's "add as paraphrases of entry X" action (a new revision; the questions leave the report)."""
+    r = await service.add_paraphrases_from_logs(session, entry_id=body.entry_id, ask_log_ids=body.ask_log_ids,
+                                                author=principal.staff, publish=body.publish)
+    return AddParaphrasesOut(entry_id=r.entry_id, revision=r.revision.number, added=r.added, skipped=r.skipped)
+
+
+@admin.post("/unanswered/draft", response_model=DraftOut)
+async def draft(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> DraftOut:
+    """The report's "start a new entry from these" action: a prefilled entry to complete and create (nothing
+    is saved; dismiss the questions afterwards)."""
+    d = await service.draft_from_logs(session, ask_log_ids=body.ask_log_ids)
+    return DraftOut(**d.__dict__)
+
+
+@admin.post("/unanswered/dismiss", status_code=204)
+async def dismiss(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> None:
+    """Take questions out of the report (reviewed)."""
+    await service.mark_reviewed(session, ask_log_ids=body.ask_log_ids)
+
+
+router = APIRouter()
+router.include_router(public)
+router.include_router(admin)

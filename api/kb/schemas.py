@@ -1,0 +1,253 @@
+"""Request and response bodies of the knowledge-base API (``/api/v1/ask``, ``/api/v1/kb``, ``/api/v1/admin/kb``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.loader import Entry
+
+# --------------------------------------------------------------------------- asking
+
+
+class AskIn(BaseModel):
+    text: str = Field(description="the owner's question, 1..2000 characters after trimming")
+    chat_id: int | None = Field(default=None, description="the owner's chat (service token only)")
+
+
+class AnswerOut(BaseModel):
+    entry_id: str
+    topic: str
+    title: str
+    text: str
+    source: str = Field(description="the source link")
+    source_title: str
+    year: int | None
+    valid_from: date | None
+    valid_to: date | None
+
+    @classmethod
+    def of(cls, e: Entry) -> "AnswerOut":
+        return cls(entry_id=e.id, topic=e.topic, title=e.title, text=e.answer, source=e.source_url,
+                   source_title=e.source_title, year=e.year, valid_from=e.valid_from, valid_to=e.valid_to)
+
+
+class CandidateOut(BaseModel):
+    entry_id: str
+    topic: str
+    title: str
+    score: float
+
+
+class AskOut(BaseModel):
+    outcome: Literal["answered", "clarify", "escalate"]
+    kind: str = Field(description="question | greeting | thanks | chitchat | empty")
+    answer: AnswerOut | None
+    candidates: list[CandidateOut]
+    score: float
+    ask_log_id: int
+
+
+class FeedbackIn(BaseModel):
+    helpful: bool
+
+
+class FeedbackOut(BaseModel):
+    ask_log_id: int
+    feedback: Literal["up", "down"]
+
+
+# --------------------------------------------------------------------------- admin: entries
+
+
+class EntryFields(BaseModel):
+    """An entry's content as the console edits it (every field of a revision)."""
+
+    title: str
+    paraphrases: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    answer: str
+    source_title: str = ""
+    source_url: str = ""
+    year: int | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class EntryCreateIn(EntryFields):
+    id: str = Field(description="kebab-case, unique, stable forever")
+    topic: str
+    publish: bool = False
+    note: str = ""
+
+
+class RevisionIn(EntryFields):
+    topic: str | None = Field(default=None, description="change the entry's topic (optional)")
+    publish: bool = False
+    note: str = ""
+    base_revision: int | None = Field(
+        default=None, description="the revision number the edit started from; 409 when someone saved since")
+
+
+class PublishIn(BaseModel):
+    revision: int | None = Field(default=None, description="revision number; default the latest")
+
+
+class RollbackIn(BaseModel):
+    to_revision: int
+    publish: bool = True
+    note: str = ""
+
+
+class RevisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: int
+    title: str
+    paraphrases: list[str]
+    keywords: list[str]
+    answer: str
+    source_title: str
+    source_url: str
+    year: int | None
+    valid_from: date | None
+    valid_to: date | None
+    author_id: int | None
+    author_label: str
+    note: str
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    action: str
+    revision_id: int | None
+    actor_id: int | None
+    actor_label: str
+    detail: dict
+    created_at: datetime
+
+
+class EntrySummaryOut(BaseModel):
+    id: str
+    topic: str
+    title: str
+    status: Literal["published", "unpublished"]
+    published_revision: int | None
+    latest_revision: int
+    has_unpublished_changes: bool
+    expired: bool
+    valid_to: date | None
+    paraphrase_count: int
+    updated_at: datetime
+
+
+class EntryDetailOut(BaseModel):
+    summary: EntrySummaryOut
+    revisions: list[RevisionOut] = Field(description="oldest first")
+    events: list[EventOut] = Field(description="the entry's history (created, revised, published, ...), oldest first")
+
+
+class DiffOut(BaseModel):
+    entry_id: str
+    from_revision: int
+    to_revision: int
+    changed: list[str]
+    diff: str
+
+
+# --------------------------------------------------------------------------- admin: preview, synonyms, report
+
+
+class DraftIn(BaseModel):
+    entry_id: str | None = Field(default=None, description="an existing entry to replace, or a new id")
+    topic: str | None = None
+    title: str | None = None
+    paraphrases: list[str] | None = None
+    keywords: list[str] | None = None
+    answer: str | None = None
+    source_title: str | None = None
+    source_url: str | None = None
+    year: int | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class PreviewIn(BaseModel):
+    text: str
+    draft: DraftIn | None = None
+
+
+class PreviewOut(BaseModel):
+    outcome: str
+    kind: str
+    entry_id: str | None
+    topic: str | None
+    title: str | None
+    score: float
+    candidates: list[CandidateOut]
+    draft_entry_id: str | None
+    draft_rank: int | None = Field(description="1-based place of the draft among the candidates, null if absent")
+    signals: dict[str, float]
+
+
+class SynonymIn(BaseModel):
+    term: str
+    variant: str
+
+
+class SynonymOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    term: str
+    variant: str
+    created_by: int | None
+    created_at: datetime
+
+
+class GroupActionOut(BaseModel):
+    action: Literal["add_paraphrases", "new_entry"]
+    label: str
+    entry_id: str | None = None
+
+
+class UnansweredGroupOut(BaseModel):
+    count: int
+    escalated: int
+    thumbs_down: int
+    examples: list[str]
+    ask_log_ids: list[int]
+    last_asked_at: datetime
+    suggested_entry_id: str | None
+    suggested_entry_title: str | None
+    actions: list[GroupActionOut]
+
+
+class AskLogIdsIn(BaseModel):
+    ask_log_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class AddParaphrasesIn(AskLogIdsIn):
+    entry_id: str
+    publish: bool = True
+
+
+class AddParaphrasesOut(BaseModel):
+    entry_id: str
+    revision: int
+    added: list[str]
+    skipped: list[str]
+
+
+class DraftOut(BaseModel):
+    title: str
+    paraphrases: list[str]
+    keywords: list[str]
+    suggested_topic: str | None
+    ask_log_ids: list[int]
