@@ -59,7 +59,8 @@ GEOMDAN_DONGS = {"마전동", "당하동", "원당동", "대곡동", "금곡동"
 
 # Retired sigungu names that owners still write, mapped to the current unit(s).
 LEGACY_SIGUNGU = {
-    INCHEON: {"남구": ["미추홀구"], "중구": ["제물포구", "영종구"], "동구": ["제물포구"]},
+    INCHEON: {"남구": ["미추홀구"], "중구": ["제물포구", "영종구"], "동구": ["제물포구"],
+              "서구": ["서구", "검단구"]},  # an address written before 2026-07 may now be in 검단구
     "경기도": {"여주군": ["여주시"]},
     "충청북도": {"청원군": ["청주시"]},
     "충청남도": {"당진군": ["당진시"]},
