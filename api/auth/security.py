@@ -12,6 +12,12 @@ _hasher = PasswordHash.recommended()
 # Verified against when the username is unknown, so a miss costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 ALGORITHM = "HS256"
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def password_stamp(password_changed_at: datetime) -> int:
+    """Microseconds since the epoch: a token carries it, and a later password change makes the token stale."""
+    return (password_changed_at - _EPOCH) // timedelta(microseconds=1)
 
 
 def hash_password(password: str) -> str:
@@ -33,7 +39,7 @@ def create_access_token(*, staff_id: int, password_changed_at: datetime, secret:
     now = now or datetime.now(timezone.utc)
     claims = {
         "sub": str(staff_id),
-        "pwd": int(password_changed_at.timestamp()),
+        "pwd": password_stamp(password_changed_at),
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),
         "typ": "access",

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import pytest
 
-from api.auth.security import create_access_token
+from api.auth.security import create_access_token, password_stamp
 from api.staff.service import set_password
 from tests.conftest import SECRET_KEY, SERVICE_TOKEN, bearer_for
 
@@ -57,9 +57,9 @@ async def test_expired_token_is_401(client, make_staff):
 
 async def test_forged_token_is_401(client, make_staff):
     staff, _ = await make_staff("admin", None)
-    claims = {"sub": str(staff.id), "pwd": int(staff.password_changed_at.timestamp()), "typ": "access",
+    claims = {"sub": str(staff.id), "pwd": password_stamp(staff.password_changed_at), "typ": "access",
               "exp": int((datetime.now(timezone.utc) + timedelta(hours=1)).timestamp())}
-    forged = jwt.encode(claims, "some-other-secret-key-of-length", algorithm="HS256")
+    forged = jwt.encode(claims, "some-other-secret-key-of-length-32b", algorithm="HS256")
     r = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
     unsigned = jwt.encode(claims, key=None, algorithm="none")
@@ -76,9 +76,9 @@ async def test_malformed_authorization_is_401(client, header):
 async def test_password_change_revokes_old_tokens(client, db, make_staff):
     staff, headers = await make_staff("agent", "seoul")
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 200
-    staff.password_changed_at = staff.password_changed_at - timedelta(seconds=5)  # make the change visible
     await set_password(db, staff, "a-brand-new-password")
     assert (await client.get("/api/v1/auth/me", headers=headers)).status_code == 401
+    await db.refresh(staff)  # the 401 rolled the shared test session back, expiring its objects
     assert (await client.get("/api/v1/auth/me", headers=bearer_for(staff))).status_code == 200
 
 
