@@ -303,7 +303,7 @@ def _index() -> _Index:
     official = _Builder()
     variants = _Builder()  # suffix typos ("포천군", "내촌읍"); used only where no official name exists
 
-    def add_sigungu_name(sido: str, name: str, places: list[_Place]) -> None:
+    def add_sigungu_name(name: str, places: list[_Place]) -> None:
         official.add(name, places, _SIGUNGU, strict=len(name) <= 2)
         stem = _stem(name)
         if stem:
@@ -318,14 +318,14 @@ def _index() -> _Index:
             official.add(alias, [(sido, None)], _SIDO, strong=alias not in WEAK_STEMS, strict=short)
     for sido, names in raw["sigungu"].items():
         for name in names:
-            add_sigungu_name(sido, name, [(sido, name)])
+            add_sigungu_name(name, [(sido, name)])
     for sido, cities in raw["gu"].items():
         for city, gus in cities.items():
             for gu in gus:
                 official.add(gu, [(sido, city)], _SIGUNGU, strict=len(gu) <= 2)
     for sido, olds in raw["legacy_sigungu"].items():
         for old, news in olds.items():
-            add_sigungu_name(sido, old, [(sido, new) for new in news])
+            add_sigungu_name(old, [(sido, new) for new in news])
     for sido, by_sigungu in raw["emd"].items():
         for sigungu, names in by_sigungu.items():
             place = [(sido, sigungu or None)]
