@@ -71,9 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from api.kb.cache import warm_up
 
         await warm_up(app)  # build the question matcher now, so the first question is fast
+        scheduler = None
+        if settings.run_scheduler:
+            from api.tickets.scheduler import start_scheduler, stop_scheduler
+
+            scheduler = start_scheduler(app.state.sessionmaker, settings)
         try:
             yield
         finally:
+            if scheduler is not None:
+                await stop_scheduler(*scheduler)
             await engine.dispose()
 
     app = FastAPI(title="스마트공장 핫라인 API", version="0.1.0", lifespan=lifespan)
@@ -85,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.centers.endpoints import router as centers_router
     from api.health import router as health_router
     from api.kb.endpoints import router as kb_router
+    from api.tickets.endpoints import router as tickets_router
 
-    for router in (health_router, auth_router, centers_router, kb_router):
+    for router in (health_router, auth_router, centers_router, kb_router, tickets_router):
         app.include_router(router)
     return app
