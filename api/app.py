@@ -100,4 +100,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health_router, auth_router, centers_router, kb_router, conversations_router, outbox_router, tickets_router,
                    telegram_staff_router):
         app.include_router(router)
+    from api.console.router import router as console_router  # the staff console at /console
+    app.include_router(console_router)
     return app

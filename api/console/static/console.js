@@ -1,0 +1,50 @@
+// Staff console: small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // <form data-confirm="..."> asks before submitting (resolve, deactivate, rollback ...).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    // Avoid double posts from impatient double clicks.
+    var buttons = form.querySelectorAll("button[type=submit], button:not([type])");
+    window.setTimeout(function () {
+      buttons.forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  // A page restored from the back/forward cache gets its buttons back.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("button[disabled]").forEach(function (b) { b.disabled = false; });
+  });
+
+  // <select data-canned-target="reply-body">: inserts the chosen canned response into the reply box.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var targetId = select.getAttribute && select.getAttribute("data-canned-target");
+    if (!targetId) return;
+    var option = select.options[select.selectedIndex];
+    var text = option ? option.getAttribute("data-body") : null;
+    var box = document.getElementById(targetId);
+    if (text && box) {
+      var start = box.selectionStart || 0;
+      var end = box.selectionEnd || 0;
+      if (box.value && start === 0 && end === 0) start = end = box.value.length;
+      var before = box.value.slice(0, start);
+      var joiner = before && !/\n$/.test(before) ? "\n" : "";
+      box.value = before + joiner + text + box.value.slice(end);
+      box.focus();
+    }
+    select.selectedIndex = 0;
+  });
+
+  // Elements with data-autosubmit submit their form on change (queue filters on phones).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
+  });
+})();

@@ -1,0 +1,385 @@
+"""Console plumbing shared by every page: templates, the signed-in user, CSRF, error pages, flash messages.
+
+Console routes use :class:`ConsoleRoute`, which turns the service's typed errors into Korean HTML pages
+(or, after a form post, a redirect back with the message) instead of the API's JSON, and rolls back
+whatever the failed request had flushed before the request's session commits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.centers.models import Center
+from api.console import security
+from api.db import get_session, utcnow
+from api.errors import Forbidden, HotlineError, NotFound, Unauthorized
+
+BASE = Path(__file__).resolve().parent
+TEMPLATES_DIR = BASE / "templates"
+STATIC_DIR = BASE / "static"
+KST = ZoneInfo("Asia/Seoul")
+WEEKDAYS = "월화수목금토일"
+
+
+class LoginRequired(Unauthorized):
+    code = "login_required"
+    detail = "로그인이 필요합니다."
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    detail = "보안 토큰이 없거나 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도해 주세요."
+
+
+class AdminOnly(Forbidden):
+    code = "admin_only"
+    detail = "관리자만 볼 수 있는 페이지입니다."
+
+
+@dataclass(frozen=True)
+class UserView:
+    """The signed-in staff member as plain data (safe to use after a rollback)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    center_id: int | None
+    center_name: str | None
+    session_id: int
+    csrf: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+# -- formatting ----------------------------------------------------------------------------------
+
+def to_kst(value: datetime) -> datetime:
+    return value.astimezone(KST)
+
+
+def fmt_dt(value: datetime | None, style: str = "short") -> str:
+    if value is None:
+        return "-"
+    local = to_kst(value)
+    wd = WEEKDAYS[local.weekday()]
+    if style == "full":
+        return f"{local.year}. {local.month}. {local.day}.({wd}) {local:%H:%M}"
+    if style == "date":
+        return f"{local.year}. {local.month}. {local.day}.({wd})"
+    now = to_kst(utcnow())
+    if local.year != now.year:
+        return f"{local.year}. {local.month}. {local.day}. {local:%H:%M}"
+    return f"{local.month}. {local.day}.({wd}) {local:%H:%M}"
+
+
+def fmt_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A duration in Korean, minutes precision: "2일 3시간", "1시간 20분", "5분"."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "-"
+    minutes = int(abs(seconds) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}일 {hours}시간" if hours else f"{days}일"
+    if hours:
+        return f"{hours}시간 {mins}분" if mins else f"{hours}시간"
+    return f"{mins}분" if mins else "1분 미만"
+
+
+def fmt_business_hours(seconds: float | None) -> str:
+    """Business time in hours and minutes (a business day is not 24 hours, so no days)."""
+    if seconds is None:
+        return "-"
+    minutes = int(round(seconds / 60))
+    hours, mins = divmod(minutes, 60)
+    if hours and mins:
+        return f"{hours}시간 {mins}분"
+    if hours:
+        return f"{hours}시간"
+    return f"{mins}분"
+
+
+@dataclass(frozen=True)
+class DueView:
+    text: str
+    css: str
+
+
+def due_view(due: datetime | None, now: datetime | None = None, *, done: bool = False) -> DueView:
+    """How a due time reads in the queue: "2시간 10분 남음" / "45분 지남", with a colour class."""
+    if due is None:
+        return DueView("-", "muted")
+    if done:
+        return DueView("완료", "muted")
+    now = now or utcnow()
+    left = (due - now).total_seconds()
+    if left < 0:
+        return DueView(f"{fmt_duration(-left)} 지남", "overdue")
+    if left <= 3600:
+        return DueView(f"{fmt_duration(left)} 남음", "soon")
+    return DueView(f"{fmt_duration(left)} 남음", "ok")
+
+
+def _csrf_field(context_user: UserView | None, login_csrf: str | None = None) -> Markup:
+    token = context_user.csrf if context_user is not None else (login_csrf or "")
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
+
+
+env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+env.filters["dt"] = fmt_dt
+env.filters["d"] = fmt_date
+env.filters["duration"] = fmt_duration
+env.filters["bhours"] = fmt_business_hours
+env.filters["due"] = due_view
+env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.0f}%"
+env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
+env.globals["csrf_field"] = _csrf_field
+
+STATUS_LABELS = {"open": "접수", "assigned": "처리 중", "resolved": "해결됨"}
+OUTCOME_LABELS = {"answered": "답변", "clarify": "되묻기", "escalate": "상담 연결"}
+env.globals["STATUS_LABELS"] = STATUS_LABELS
+env.globals["OUTCOME_LABELS"] = OUTCOME_LABELS
+
+
+# -- flash messages (a short-lived signed cookie) ---------------------------------------------------
+
+def _secret(request: Request) -> str:
+    return request.app.state.settings.secret_key
+
+
+def read_flash(request: Request) -> list[dict[str, str]]:
+    value = security.unsign(request.cookies.get(security.FLASH_COOKIE), secret=_secret(request), purpose="flash")
+    items = (value or {}).get("m", [])
+    return [m for m in items if isinstance(m, dict) and isinstance(m.get("text"), str)][:5]
+
+
+def set_flash(request: Request, response: Response, text: str, kind: str = "ok") -> None:
+    items = [{"kind": kind, "text": text[:500]}]
+    response.set_cookie(security.FLASH_COOKIE, security.sign({"m": items}, secret=_secret(request), purpose="flash",
+                                                             max_age=120),
+                        max_age=120, httponly=True, samesite="lax", path="/console",
+                        secure=request.url.scheme == "https")
+
+
+# -- responses -------------------------------------------------------------------------------------
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user: UserView | None = getattr(request.state, "console_user", None)
+    flashes = read_flash(request)
+    context.setdefault("now", utcnow())
+    html = env.get_template(template).render(request=request, user=user, flashes=flashes, path=request.url.path,
+                                              **context)
+    response = HTMLResponse(html, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    if flashes:
+        response.delete_cookie(security.FLASH_COOKIE, path="/console")
+    return response
+
+
+def redirect(request: Request, url: str, flash: str | None = None, kind: str = "ok") -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        set_flash(request, response, flash, kind)
+    return response
+
+
+def safe_next(url: str | None, default: str = "/console/queue") -> str:
+    """Only same-site console paths may be redirect targets (no open redirects)."""
+    if not url:
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or "\\" in url:
+        return default
+    return url
+
+
+def _back_url(request: Request) -> str | None:
+    referer = request.headers.get("referer")
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.url.netloc:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return path if path.startswith("/console") and not path.startswith("/console/login") else None
+
+
+ERROR_TITLES = {400: "잘못된 요청", 401: "로그인 필요", 403: "권한 없음", 404: "찾을 수 없음", 409: "충돌",
+                413: "내용이 너무 큼", 422: "입력 확인 필요", 429: "요청이 너무 많음", 503: "일시적 오류"}
+
+
+def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
+    return render(request, "error.html", status_code=status_code, status=status_code,
+                  title=ERROR_TITLES.get(status_code, "오류"), detail=detail)
+
+
+async def _rollback(request: Request) -> None:
+    db: AsyncSession | None = getattr(request.state, "console_db", None)
+    if db is not None:
+        await db.rollback()
+
+
+class ConsoleRoute(APIRoute):
+    """Renders errors as Korean pages; a failed form post goes back to the page it came from with the message."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except LoginRequired:
+                # Authentication runs before anything else, so there is nothing to undo; the clean-up of a
+                # dead session (deleted by load_session) is kept.
+                if request.method == "GET":
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
+                return redirect(request, "/console/login", "로그인이 필요합니다. 다시 로그인해 주세요.", "error")
+            except HotlineError as exc:
+                await _rollback(request)
+                back = _back_url(request) if request.method == "POST" else None
+                if back is not None and exc.status_code in (400, 409, 413, 422, 429):
+                    return redirect(request, back, exc.detail, "error")
+                return error_page(request, exc.status_code, exc.detail)
+            except RequestValidationError:
+                await _rollback(request)
+                return error_page(request, 400, "입력 형식이 올바르지 않습니다. 입력한 값을 확인해 주세요.")
+
+        return console_handler
+
+
+# -- dependencies ------------------------------------------------------------------------------------
+
+async def console_db(request: Request, db: Annotated[AsyncSession, Depends(get_session)]) -> AsyncSession:
+    request.state.console_db = db
+    return db
+
+
+ConsoleDB = Annotated[AsyncSession, Depends(console_db)]
+
+
+async def current_user(request: Request, db: ConsoleDB) -> UserView:
+    loaded = await security.load_session(db, request.cookies.get(security.SESSION_COOKIE), secret=_secret(request))
+    if loaded is None:
+        raise LoginRequired()
+    row, staff = loaded
+    center_name = None
+    if staff.center_id is not None:
+        center_name = await db.scalar(select(Center.name).where(Center.id == staff.center_id))
+    user = UserView(id=staff.id, username=staff.username, display_name=staff.display_name, role=staff.role,
+                    center_id=staff.center_id, center_name=center_name, session_id=row.id, csrf=row.csrf_token)
+    request.state.console_user = user
+    request.state.staff = staff
+    return user
+
+
+async def admin_user(request: Request, user: Annotated[UserView, Depends(current_user)]) -> UserView:
+    if not user.is_admin:
+        raise AdminOnly()
+    return user
+
+
+async def _check_csrf(request: Request, user: UserView) -> None:
+    given = request.headers.get("x-csrf-token")
+    if given is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        given = value if isinstance(value, str) else None
+    if not security.tokens_match(given, user.csrf):
+        raise CsrfFailed()
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        raise CsrfFailed("다른 사이트에서 보낸 요청은 처리하지 않습니다.")
+
+
+async def post_user(request: Request, user: Annotated[UserView, Depends(current_user)]) -> UserView:
+    await _check_csrf(request, user)
+    return user
+
+
+async def post_admin(request: Request, user: Annotated[UserView, Depends(admin_user)]) -> UserView:
+    await _check_csrf(request, user)
+    return user
+
+
+CurrentUser = Annotated[UserView, Depends(current_user)]
+AdminUser = Annotated[UserView, Depends(admin_user)]
+PostUser = Annotated[UserView, Depends(post_user)]
+PostAdmin = Annotated[UserView, Depends(post_admin)]
+
+
+def staff_principal(request: Request):
+    """The signed-in staff member as the API's Principal, for calling the ticket and KB services."""
+    from api.auth.deps import Principal
+
+    staff = getattr(request.state, "staff", None)
+    if staff is None:
+        raise LoginRequired()
+    return Principal("staff", staff)
+
+
+def page_window(page: int, pages: int, width: int = 2) -> list[int]:
+    lo, hi = max(1, page - width), min(pages, page + width)
+    return list(range(lo, hi + 1))
+
+
+def parse_date(value: str | None, field: str) -> date | None:
+    from api.errors import Unprocessable
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable(f"{field} 날짜 형식이 올바르지 않습니다. (예: 2026-03-01)") from None
+
+
+def parse_int(value: str | None, field: str, *, required: bool = False) -> int | None:
+    from api.errors import Unprocessable
+
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise Unprocessable(f"{field}을(를) 입력해 주세요.")
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise Unprocessable(f"{field}은(는) 숫자로 입력해 주세요.") from None
+
+
+def not_found(detail: str = "요청한 항목을 찾을 수 없습니다.") -> NotFound:
+    return NotFound(detail)
+
+
+__all__ = ["AdminUser", "ConsoleDB", "ConsoleRoute", "CurrentUser", "PostAdmin", "PostUser", "UserView", "env",
+           "error_page", "redirect", "render", "safe_next", "timedelta"]
