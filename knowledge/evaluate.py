@@ -1,13 +1,15 @@
 """Score the matcher in-process, with the metrics of ``shared/scripts/ask_eval.py``.
 
 usage: python -m knowledge.evaluate [QUESTIONS.jsonl ...] [--chitchat FILE] [--show-misses]
-                                    [--entries DIR] [--synonyms FILE] [--loo] [--today DATE]
+                                    [--entries DIR] [--synonyms FILE] [--loo] [--today DATE] [--fit]
 
   QUESTIONS.jsonl  lines of {"q": ..., "topic": <slug or "OOD">}; default: shared dev.jsonl
                    and knowledge/eval/heldout.jsonl when it exists
-  --chitchat FILE  one everyday question a line; reports the share answered (target <= 0.01)
+  --chitchat FILE  one everyday question a line; reports the share of its odd-numbered lines
+                   answered (target <= 0.01; the even lines built knowledge/background.tsv)
   --loo            also score leave-one-out: every KB paraphrase asked against a matcher built
                    without it (5 folds), the in-domain calibration set that is not dev.jsonl
+  --fit            fit the weights and threshold (knowledge/calibration.py; uses --chitchat)
 
 Metrics: precision = answered right / answered; answered-correct = answered right / in-domain;
 resolved = (answered right or right topic among the first 3 clarify candidates) / in-domain;
@@ -26,9 +28,10 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
+from . import calibration
+from .background import split_lines
 from .loader import DEFAULT_ENTRIES_DIR, KNOWLEDGE_DIR, Entry, load_entries, load_synonyms
 from .matcher import Matcher, MatchResult
 
@@ -75,21 +78,30 @@ def report(name: str, c: Counter) -> str:
     return "\n".join(lines)
 
 
-def loo_items(entries: list[Entry], folds: int = 5) -> list[tuple[list[Entry], list[dict]]]:
-    """(entries without fold k's paraphrases, those paraphrases as labelled questions)."""
-    out = []
-    for k in range(folds):
-        kept, asked = [], []
-        for e in entries:
-            keep = []
-            for j, p in enumerate(e.paraphrases):
-                if (j + len(e.id)) % folds == k:  # deterministic, spread over entries
-                    asked.append({"q": p, "topic": e.topic, "id": e.id})
-                else:
-                    keep.append(p)
-            kept.append(replace(e, paraphrases=tuple(keep)))
-        out.append((kept, asked))
-    return out
+def collect_samples(entries: list[Entry], synonyms, chitchat: Path | None, today: dt.date | None):
+    """Calibration samples (see knowledge.calibration) and the questions asked per group."""
+    samples, totals = [], Counter()
+
+    def add(matcher, text, topic, group, entry_id=None):
+        totals[group] += 1
+        s = calibration.sample(matcher, text, topic, group, entry_id, today)
+        if s is not None:
+            samples.append(s)
+
+    for kept, asked in calibration.loo_folds(entries):
+        m = Matcher(kept, synonyms)
+        texts = [p for p, _ in asked]
+        for text, (_, e) in zip(texts + calibration.with_context(texts), asked + asked):
+            add(m, text, e.topic, "in", e.id)
+    full = Matcher(entries, synonyms)
+    oos = list(calibration.OUT_OF_SCOPE)
+    for text in oos + calibration.with_context(oos, seed=11):
+        add(full, text, "OOD", "oos")
+    if chitchat is not None:
+        _, held_out = split_lines(chitchat)
+        for text in held_out:
+            add(full, text, "OOD", "chitchat")
+    return samples, totals
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--synonyms", type=Path, default=None)
     p.add_argument("--loo", action="store_true")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
+    p.add_argument("--fit", action="store_true",
+                   help="fit the ranking/confidence weights and the threshold (see knowledge."
+                        "calibration) and print the constants for knowledge/matcher.py")
     a = p.parse_args(argv)
 
     entries = load_entries(a.entries)
@@ -120,25 +135,31 @@ def main(argv: list[str] | None = None) -> int:
     if a.loo:
         total = Counter()
         all_misses = []
-        for kept, asked in loo_items(entries):
+        for kept, asked in calibration.loo_folds(entries):
             m = Matcher(kept, synonyms)
-            c, misses = score([(it, m.match(it["q"], today=a.today)) for it in asked])
+            c, misses = score([({"q": p, "topic": e.topic}, m.match(p, today=a.today))
+                               for p, e in asked])
             total.update(c)
             all_misses.extend(misses)
         if a.show_misses:
             print("\n".join(all_misses))
         print(report("leave-one-out paraphrases", total))
     if a.chitchat:
-        chat = [q for q in a.chitchat.read_text(encoding="utf-8").split("\n") if q.strip()]
-        results = [(q, matcher.match(q, today=a.today)) for q in chat]
+        _, held_out = split_lines(a.chitchat)
+        results = [(q, matcher.match(q, today=a.today)) for q in held_out]
         answered = [(q, r) for q, r in results if r.outcome == "answered"]
         if a.show_misses:
             for q, r in answered:
-                print(f"chit-chat answered as {r.entry.topic} ({r.score:.2f}): {q}")
+                print(f"chit-chat answered as {r.entry.id} ({r.score:.2f}): {q}")
         kinds = Counter(r.kind for _, r in results)
-        print(f"chit-chat {len(chat)}: answered {len(answered) / len(chat):.4f}  "
-              f"clarify {sum(r.outcome == 'clarify' for _, r in results) / len(chat):.4f}  "
-              f"kinds {dict(kinds)}")
+        print(f"chit-chat {len(held_out)} (odd lines, not used by background.tsv): answered "
+              f"{len(answered) / len(held_out):.4f}  clarify "
+              f"{sum(r.outcome == 'clarify' for _, r in results) / len(held_out):.4f}  "
+              f"kinds {dict(sorted(kinds.items()))}")
+    if a.fit:
+        samples, totals = collect_samples(entries, synonyms, a.chitchat, a.today)
+        print(f"calibration questions: {dict(totals)}")
+        print(calibration.format_constants(calibration.fit(samples, totals)))
     return 0
 
 

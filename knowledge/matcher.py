@@ -43,6 +43,7 @@ from rapidfuzz import fuzz, process
 
 from . import morph
 from .chitchat import is_small_talk, small_talk_kind, strip_courtesy
+from .background import Background, load_background
 from .loader import Entry
 from .normalize import clean, compact
 
@@ -58,19 +59,51 @@ PREFILTER_GRAM_WEIGHT = 0.3  # character grams vs morpheme terms in the prefilte
 # discriminate and their postings dominate the cost on a large KB); they still count in
 # the re-ranking.
 PREFILTER_MAX_DF = 0.3
-# Weight of a query word the KB has never seen, relative to the rarest known word. Such
-# words are what out-of-scope business questions are made of (수출바우처, 고용유지지원금).
+CANDIDATES = 3
+
+# Features of a candidate entry (each about 0..1), in this order:
+FEATURES = (
+    "bm25_terms",    # entry BM25 on morpheme terms / the query's BM25 ceiling
+    "bm25_grams",    # the same on character 2/3-grams of the spacing-free text
+    "relative",      # prefilter score / best candidate's prefilter score
+    "dice_terms",    # best question of the entry: IDF-weighted Dice of morpheme terms
+    "dice_grams",    # best question: IDF-weighted Dice of character grams
+    "cover",         # share of the query's IDF mass found anywhere in the entry
+    "fuzz",          # best question: rapidfuzz ratio of the spacing-free texts
+    "query_cover",   # best question: share of the query's IDF mass it contains
+    "doc_cover",     # best question: share of its IDF mass found in the query
+    "domain_cover",  # like cover, each term weighted by its specificity (background.py)
+)
+# Features of the best entry for the confidence (FEATURES, then these):
+CONFIDENCE_FEATURES = FEATURES + (
+    "margin",        # rank logit of the best minus the runner-up, /5, capped at 1
+    "margin_topic",  # the same against the best entry of another topic
+    "agree_terms",   # 1 if the best entry by dice_terms is the best entry
+    "agree_chars",   # 1 if the best entry by max(dice_grams, fuzz) is the best entry
+    "length",        # log(1 + content units) / log(20), capped at 1
+    "known",         # share of the query's unit IDF mass the KB knows
+    "query_domain",  # the query's specificity-weighted share of its IDF mass
+)
+
+# Unknown words (in no KB text) weigh like the rarest known word: they are what
+# out-of-scope business questions are made of (수출바우처, 고용유지지원금).
 UNKNOWN_TERM_WEIGHT = 1.0
 
-# Confidence = logistic(features . _WEIGHTS + _BIAS), features as in FEATURES.
-_WEIGHTS = np.array([2.0, 1.0, 1.0, 2.0, 1.0, 2.0, 2.0, 1.0, 1.0], np.float32)
-_BIAS = -5.0
+# Fitted by ``python -m knowledge.evaluate --fit`` (logistic regressions, see
+# knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
+# (plus copies behind a context sentence) against the chit-chat background-free half and
+# the hand-written out-of-scope business questions.
+RANK_WEIGHTS = np.array([1.054, 0.645, 4.279, 0.086, 0.347, 0.464, 0.473, 0.160, 1.772, 0.552], np.float32)
+RANK_BIAS = -6.371
+CONFIDENCE_WEIGHTS = np.array([3.302, 1.417, -0.072, -1.879, -0.745, -0.149, 1.461, -0.383, 2.619, 2.319, -0.753, 2.255, -0.390, 0.061, 1.696, 1.464, 1.551], np.float32)
+CONFIDENCE_BIAS = -6.991
 
-# Decision thresholds (calibrated by knowledge.evaluate, see the module docstring there).
-ANSWER_MIN_SCORE = 0.55
-ANSWER_MIN_MARGIN = 0.08
-CLARIFY_MIN_SCORE = 0.25
-CANDIDATES = 3
+# Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
+ANSWER_MIN_CONFIDENCE = 0.67
+# An answer needs at least this many distinct content units of the query found in the
+# entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
+ANSWER_MIN_UNITS = 2
+CLARIFY_MIN_CONFIDENCE = 0.05
 
 
 # --------------------------------------------------------------------------- results
@@ -159,37 +192,42 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 
 
 class _Csr:
-    """Rows of (id, weight) pairs; ``weights`` are the ids' IDF."""
+    """Rows of ids (sorted, unique) with a weight per id: ``weights[k][id]``."""
 
-    def __init__(self, rows: list[list[int]], idf: np.ndarray):
+    def __init__(self, rows: list[list[int]], *weights: np.ndarray):
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         self.ptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.ptr[1:])
-        flat = [i for r in rows for i in r]
-        self.ids = np.asarray(flat, dtype=np.int32)
-        self.w = idf[self.ids].astype(np.float32) if len(flat) else np.zeros(0, np.float32)
-        self.total = np.add.reduceat(self.w, self.ptr[:-1]) if len(flat) else np.zeros(len(rows))
-        self.total = np.where(lengths > 0, self.total, 0.0).astype(np.float32)
+        self.ids = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(lengths.sum()))
+        self.w = [w[self.ids].astype(np.float32) for w in weights]
+        self.total = []
+        for w in self.w:
+            total = np.zeros(len(rows), np.float32)
+            nonempty = lengths > 0
+            if nonempty.any():
+                total[nonempty] = np.add.reduceat(w, self.ptr[:-1][nonempty])
+            self.total.append(total)
 
-    def overlap(self, rows: np.ndarray, query_ids: np.ndarray) -> np.ndarray:
-        """IDF mass each row shares with ``query_ids`` (sorted, unique)."""
-        if len(rows) == 0:
-            return np.zeros(0, np.float32)
-        starts, ends = self.ptr[rows], self.ptr[rows + 1]
-        lengths = ends - starts
-        idx = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths) \
-            + np.arange(lengths.sum())
+    def overlap(self, rows: np.ndarray, query_ids: np.ndarray) -> list[np.ndarray]:
+        """Per weighting: the weight each row shares with ``query_ids`` (sorted, unique)."""
+        out = [np.zeros(len(rows), np.float32) for _ in self.w]
+        if len(rows) == 0 or len(query_ids) == 0:
+            return out
+        starts = self.ptr[rows]
+        lengths = self.ptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return out
+        offsets = np.zeros(len(rows), np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        idx = np.repeat(starts - offsets, lengths) + np.arange(total)
         ids = self.ids[idx]
         pos = np.searchsorted(query_ids, ids)
         pos[pos >= len(query_ids)] = 0
-        hit = (query_ids[pos] == ids) if len(query_ids) else np.zeros(len(ids), bool)
-        w = np.where(hit, self.w[idx], 0.0)
-        out = np.zeros(len(rows), np.float32)
+        hit = query_ids[pos] == ids
         nonempty = lengths > 0
-        if nonempty.any():
-            offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-            sums = np.add.reduceat(w, offsets[nonempty]) if len(w) else 0.0
-            out[nonempty] = sums
+        for k, w in enumerate(self.w):
+            out[k][nonempty] = np.add.reduceat(np.where(hit, w[idx], 0.0), offsets[nonempty])
         return out
 
 
@@ -240,7 +278,10 @@ class _Query:
     text: str  # cleaned, canonicalised
     compact: str
     term_ids: np.ndarray  # known units and compounds (sorted, unique)
+    unit_ids: np.ndarray  # known units only (sorted, unique)
     weight: float  # IDF mass of the query, unknown units included
+    domain_weight: float  # the same, each term weighted by its specificity
+    n_units: int  # distinct content units
     n_unknown: int  # units the KB has never seen
     gram_ids: np.ndarray  # known character grams (sorted, unique)
     gram_weight: float
@@ -248,20 +289,56 @@ class _Query:
     known_share: float  # share of the units' IDF mass the KB knows
 
 
-FEATURES = ("bm25_terms", "bm25_grams", "relative", "dice_terms", "dice_grams", "cover",
-            "fuzz", "query_cover", "doc_cover")
+def confidence_row(feats: np.ndarray, topics: Sequence[str], logit: np.ndarray, n_units: int,
+                   known: float, domain: float) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence features (``CONFIDENCE_FEATURES``) of the best candidate, and the ranking."""
+    order = np.argsort(-logit, kind="stable")
+    top = order[0]
+    second = logit[order[1]] if len(order) > 1 else logit[top] - 5.0
+    other = next((logit[j] for j in order[1:] if topics[j] != topics[top]), logit[top] - 5.0)
+    row = np.concatenate([feats[top], [
+        min(float(logit[top] - second), 5.0) / 5.0,
+        min(float(logit[top] - other), 5.0) / 5.0,
+        float(int(np.argmax(feats[:, 3])) == top),
+        float(int(np.argmax(np.maximum(feats[:, 4], feats[:, 6]))) == top),
+        min(math.log1p(n_units) / math.log(20), 1.0),
+        known,
+        domain,
+    ]]).astype(np.float32)
+    return row, order
+
+
+_default_background: Background | None = None
+
+
+def _shipped_background() -> Background:
+    global _default_background
+    if _default_background is None:
+        _default_background = load_background()
+    return _default_background
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 class Matcher:
-    """Question -> entry matcher over a fixed list of entries (build once, query often)."""
+    """Question -> entry matcher over a fixed list of entries (build once, query often).
 
-    def __init__(self, entries: Sequence[Entry], synonyms: Mapping[str, Iterable[str]] | None = None):
+    ``background`` (everyday term frequencies, see ``knowledge.background``) defaults to
+    the shipped table.
+    """
+
+    def __init__(self, entries: Sequence[Entry], synonyms: Mapping[str, Iterable[str]] | None = None,
+                 *, background: Background | None = None):
         self.entries: list[Entry] = list(entries)
         self._by_id = {e.id: e for e in self.entries}
         self.synonyms = SynonymMap(synonyms)
+        self._background = background if background is not None else _shipped_background()
         self._build()
 
     def get(self, entry_id: str) -> Entry | None:
+        """The entry with this id (live or not), or None."""
         return self._by_id.get(entry_id)
 
     # ------------------------------------------------------------------ build
@@ -300,17 +377,26 @@ class Matcher:
             self._doc_compact.append(c)
             doc_grams.append(sorted({gvocab.add(g) for g in _grams(c)}))
         self._vocab, self._gvocab = vocab.ids, gvocab.ids
-        nd = len(texts)
+        nd = max(len(texts), 1)
         df = np.zeros(len(vocab.ids), np.int64)
         for row in doc_terms:
             df[row] += 1
         gdf = np.zeros(len(gvocab.ids), np.int64)
         for row in doc_grams:
             gdf[row] += 1
-        self._idf = _idf(df, max(nd, 1))
-        self._gidf = _idf(gdf, max(nd, 1))
-        self._unknown_idf = float(_idf(np.array([0]), max(nd, 1))[0]) * UNKNOWN_TERM_WEIGHT
-        self._unknown_gidf = float(_idf(np.array([0]), max(nd, 1))[0])
+        self._idf = _idf(df, nd)
+        self._gidf = _idf(gdf, nd)
+        self._unknown_idf = float(_idf(np.array([0]), nd)[0]) * UNKNOWN_TERM_WEIGHT
+        self._unknown_gidf = float(_idf(np.array([0]), nd)[0])
+        # Specificity of each term against everyday language (background.py).
+        bg = self._background
+        r_kb = (df + 0.5) / (nd + 1)
+        r_bg = np.array([(bg.df(t) + 0.5) / (bg.documents + 1) for t in vocab.ids], np.float64)
+        self._spec = r_kb / (r_kb + r_bg) if bg.documents else np.ones(len(vocab.ids))
+        r0 = 0.5 / (nd + 1)
+        self._bg_rate = lambda term: (bg.df(term) + 0.5) / (bg.documents + 1)
+        self._r0 = r0
+        self._domain_idf = self._idf * self._spec
         self._docs = _Csr(doc_terms, self._idf)
         self._gdocs = _Csr(doc_grams, self._gidf)
         self._doc_entry = np.asarray(doc_entry, np.int32)
@@ -329,7 +415,12 @@ class Matcher:
             gram_counts[e].update(gvocab.ids[g] for g in _grams(self._doc_compact[d]))
         self._post = _Postings(term_counts, len(vocab.ids))
         self._gpost = _Postings(gram_counts, len(gvocab.ids))
-        self._entry_terms = _Csr([sorted(c) for c in term_counts], self._idf)
+        self._entry_terms = _Csr([sorted(c) for c in term_counts], self._idf, self._domain_idf,
+                                 np.ones(len(vocab.ids)))
+        self._is_unit = np.zeros(len(vocab.ids), np.float64)
+        for units, _ in analysed:
+            for t in units:
+                self._is_unit[vocab.ids[t]] = 1.0
 
         far = dt.date.max.toordinal()
         self._valid_from = np.array([e.valid_from.toordinal() if e.valid_from else 0
@@ -351,22 +442,30 @@ class Matcher:
     def _query(self, text: str) -> _Query:
         units, comps = morph.terms(text)
         ids: set[int] = set()
-        weight = known = 0.0
+        unit_ids: set[int] = set()
+        known = domain = unknown_domain = 0.0
         n_unknown = 0
-        for t in set(units):
+        unique_units = set(units)
+        for t in unique_units:
             i = self._vocab.get(t)
             if i is None:
                 n_unknown += 1
+                # An unknown word common in everyday talk (여자친구) is not a programme word.
+                unknown_domain += self._unknown_idf * self._r0 / (self._r0 + self._bg_rate(t))
             else:
                 ids.add(i)
+                unit_ids.add(i)
                 known += float(self._idf[i])
+                domain += float(self._domain_idf[i])
         unit_weight = known + n_unknown * self._unknown_idf
         weight = unit_weight
+        domain += unknown_domain
         for t in set(comps):  # an unknown compound says nothing its parts do not
             i = self._vocab.get(t)
             if i is not None and i not in ids:
                 ids.add(i)
                 weight += float(self._idf[i])
+                domain += float(self._domain_idf[i])
         c = compact(text, cleaned=True)
         gids: set[int] = set()
         gweight = 0.0
@@ -379,12 +478,27 @@ class Matcher:
                 gids.add(i)
                 gweight += float(self._gidf[i])
         gweight += n_unknown_g * self._unknown_gidf
-        return _Query(text, c, np.array(sorted(ids), np.int32), weight, n_unknown,
+        return _Query(text, c, np.array(sorted(ids), np.int32), np.array(sorted(unit_ids), np.int32),
+                      weight, domain, len(unique_units), n_unknown,
                       np.array(sorted(gids), np.int32), gweight, n_unknown_g,
                       known / unit_weight if unit_weight > 0 else 0.0)
 
+    def _analyse(self, text: str, today: dt.date):
+        """(query, candidates, features, units found) of a question; None for courtesy/empty."""
+        cleaned = clean(text or "")
+        if not compact(cleaned, cleaned=True) or small_talk_kind(cleaned) or not self.entries:
+            return None
+        q = self._query(self.synonyms.apply(strip_courtesy(cleaned)))
+        cand, feats, units_found = self._features(q, today)
+        if len(cand) == 0:
+            return None
+        return q, cand, feats, units_found
+
     def match(self, text: str, *, today: dt.date | None = None) -> MatchResult:
-        """Match one user message (any Unicode; see module docstring)."""
+        """Match one user message (any Unicode; see module docstring).
+
+        ``today`` (default: the current date) decides which entries are live.
+        """
         cleaned = clean(text or "")
         if not compact(cleaned, cleaned=True):
             return MatchResult("escalate", "empty", None, [], 0.0)
@@ -394,40 +508,42 @@ class Matcher:
         if not self.entries:
             return MatchResult("escalate", "question", None, [], 0.0)
         q = self._query(self.synonyms.apply(strip_courtesy(cleaned)))
-        cand, feats = self._features(q, today or dt.date.today())
-        return self._decide(q, cand, feats, cleaned)
+        cand, feats, units_found = self._features(q, today or dt.date.today())
+        return self._decide(q, cand, feats, units_found, cleaned)
 
-    def _features(self, q: _Query, today: dt.date) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate entry indices and their feature rows (columns: ``FEATURES``)."""
+    def _features(self, q: _Query, today: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate entry indices, their feature rows (``FEATURES``) and matched units."""
         ne = len(self.entries)
         alive = self._alive(today)
         bm_t = np.zeros(ne, np.float32)
         bm_g = np.zeros(ne, np.float32)
-        self._post.score(q.term_ids.tolist(), bm_t)
-        self._gpost.score(q.gram_ids.tolist(), bm_g)
-        bm_t /= max(self._post.ceiling(q.term_ids.tolist(), q.n_unknown), 1e-9)
-        bm_g /= max(self._gpost.ceiling(q.gram_ids.tolist(), q.n_unknown_grams), 1e-9)
+        term_list, gram_list = q.term_ids.tolist(), q.gram_ids.tolist()
+        self._post.score(term_list, bm_t)
+        self._gpost.score(gram_list, bm_g)
+        bm_t /= max(self._post.ceiling(term_list, q.n_unknown), 1e-9)
+        bm_g /= max(self._gpost.ceiling(gram_list, q.n_unknown_grams), 1e-9)
         pre = bm_t + PREFILTER_GRAM_WEIGHT * bm_g
         pre[~alive] = -1.0
         k = min(RERANK_K, ne)
         cand = np.argpartition(-pre, k - 1)[:k] if ne > k else np.arange(ne)
         cand = cand[pre[cand] > 0]
         if len(cand) == 0:
-            return cand, np.zeros((0, len(FEATURES)), np.float32)
+            return cand, np.zeros((0, len(FEATURES)), np.float32), np.zeros(0)
 
         # Documents (title, paraphrases, keywords) of the candidate entries.
         lengths = self._entry_end[cand] - self._entry_start[cand]
-        offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        docs = np.repeat(self._entry_start[cand] - offsets, lengths) + np.arange(lengths.sum())
+        offsets = np.zeros(len(cand), np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        docs = np.repeat(self._entry_start[cand] - offsets, lengths) + np.arange(int(lengths.sum()))
         owner = np.repeat(np.arange(len(cand)), lengths)
 
-        ov = self._docs.overlap(docs, q.term_ids)
-        dtotal = self._docs.total[docs]
+        (ov,) = self._docs.overlap(docs, q.term_ids)
+        dtotal = self._docs.total[0][docs]
         dice_t = 2 * ov / np.maximum(q.weight + dtotal, 1e-9)
         qcov = ov / max(q.weight, 1e-9)
         dcov = ov / np.maximum(dtotal, 1e-9)
-        gov = self._gdocs.overlap(docs, q.gram_ids)
-        dice_g = 2 * gov / np.maximum(q.gram_weight + self._gdocs.total[docs], 1e-9)
+        (gov,) = self._gdocs.overlap(docs, q.gram_ids)
+        dice_g = 2 * gov / np.maximum(q.gram_weight + self._gdocs.total[0][docs], 1e-9)
         fz = np.zeros(len(docs), np.float32)
         is_q = self._doc_question[docs]
         if is_q.any() and q.compact:
@@ -438,36 +554,35 @@ class Matcher:
         best = np.zeros((5, n), np.float32)
         for row, values in enumerate((dice_t, dice_g, fz, qcov, dcov)):
             np.maximum.at(best[row], owner, values)
-        cover = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids) / max(q.weight, 1e-9)
+        cover, domain, _ = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids)
+        (_, _, units_found) = self._entry_terms.overlap(cand.astype(np.int64), q.unit_ids)
         relative = pre[cand] / max(float(pre[cand].max()), 1e-9)
-        feats = np.stack([bm_t[cand], bm_g[cand], relative, best[0], best[1], cover,
-                          best[2], best[3], best[4]], axis=1).astype(np.float32)
-        return cand, feats
+        feats = np.stack([bm_t[cand], bm_g[cand], relative, best[0], best[1],
+                          cover / max(q.weight, 1e-9), best[2], best[3], best[4],
+                          domain / max(q.weight, 1e-9)], axis=1).astype(np.float32)
+        return cand, feats, units_found
 
-    def _decide(self, q: _Query, cand: np.ndarray, feats: np.ndarray, cleaned: str) -> MatchResult:
+    def _decide(self, q: _Query, cand: np.ndarray, feats: np.ndarray, units_found: np.ndarray,
+                cleaned: str) -> MatchResult:
         if len(cand) == 0:
             kind = "chitchat" if is_small_talk(cleaned) else "question"
             return MatchResult("escalate", kind, None, [], 0.0)
-        logit = feats @ _WEIGHTS + _BIAS
-        prob = 1.0 / (1.0 + np.exp(-logit))
-        order = np.argsort(-prob, kind="stable")
+        logit = feats @ RANK_WEIGHTS + RANK_BIAS
+        row, order = confidence_row(feats, [self.entries[c].topic for c in cand], logit,
+                                    q.n_units, q.known_share, q.domain_weight / max(q.weight, 1e-9))
         top = order[0]
-        top_p = float(prob[top])
-        second_p = float(prob[order[1]]) if len(order) > 1 else 0.0
-        # Agreement: the best entry by morphemes is also the best by characters.
-        agree = (int(np.argmax(feats[:, 3])) == top
-                 and int(np.argmax(np.maximum(feats[:, 4], feats[:, 6]))) == top)
-        margin = top_p - second_p
-        signals = {name: float(feats[top, j]) for j, name in enumerate(FEATURES)}
-        signals.update(margin=margin, agree=float(agree), known=q.known_share)
+        confidence = float(_sigmoid(float(row @ CONFIDENCE_WEIGHTS) + CONFIDENCE_BIAS))
+        signals = {name: float(v) for name, v in zip(CONFIDENCE_FEATURES, row)}
+        signals["units_found"] = float(units_found[top])
+        prob = _sigmoid(logit)
         candidates = [Candidate(self.entries[cand[j]].id, self.entries[cand[j]].topic,
                                 self.entries[cand[j]].title, round(float(prob[j]), 4))
                       for j in order[:CANDIDATES]]
-        if top_p >= ANSWER_MIN_SCORE and margin >= ANSWER_MIN_MARGIN and agree:
+        if confidence >= ANSWER_MIN_CONFIDENCE and units_found[top] >= ANSWER_MIN_UNITS:
             return MatchResult("answered", "question", self.entries[cand[top]], candidates,
-                               top_p, signals)
-        if top_p >= CLARIFY_MIN_SCORE:
-            return MatchResult("clarify", "question", None, candidates, top_p, signals)
+                               confidence, signals)
+        if confidence >= CLARIFY_MIN_CONFIDENCE:
+            return MatchResult("clarify", "question", None, candidates, confidence, signals)
         kind = "chitchat" if is_small_talk(cleaned) and q.known_share < 0.5 else "question"
         return MatchResult("escalate", kind, None, candidates if kind == "question" else [],
-                           top_p, signals)
+                           confidence, signals)
