@@ -16,7 +16,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -86,7 +86,7 @@ async def run_tick(session: AsyncSession, *, now: datetime | None = None, batch:
     """Mark tickets past their first-response due time without an answer as overdue and tell their centre's
     staff group (once); alert the admins (Telegram DM, once) about tickets past their resolution due time.
     Flushes; the caller commits."""
-    now = now or utcnow()
+    now = (now or utcnow()).astimezone(timezone.utc)
     report = TickReport()
     centers = {c.id: c for c in (await session.scalars(select(Center))).all()}
 
@@ -164,7 +164,7 @@ async def anonymise_old_tickets(session: AsyncSession, *, now: datetime | None =
     conversation, the address below the 시군구, the contact name, phone and business number, and the outbox
     copies of messages. What remains (centre, region, dates, rating, the audit trail) keeps the statistics.
     Returns how many tickets were anonymised in this batch."""
-    now = now or utcnow()
+    now = (now or utcnow()).astimezone(timezone.utc)
     cutoff = now - timedelta(days=older_than_days)
     ids = (await session.scalars(
         select(Ticket.id).where(Ticket.status == "resolved", Ticket.resolved_at < cutoff,
@@ -208,7 +208,7 @@ class Scheduler:
 
     async def run_once(self, *, now: datetime | None = None) -> TickReport | None:
         """One round: None when another process holds the lease."""
-        now = now or utcnow()
+        now = (now or utcnow()).astimezone(timezone.utc)
         async with self.sessionmaker() as session:
             got = await acquire_lease(session, name=TICK_LEASE, holder=self.holder, now=now, ttl=self.lease_ttl)
             await session.commit()
@@ -240,11 +240,11 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             await asyncio.sleep(self.interval)
 
-    async def stop(self) -> None:
+    async def stop(self, *, now: datetime | None = None) -> None:
         """Give the lease up so another process can take over at once."""
         try:
             async with self.sessionmaker() as session:
-                await release_lease(session, name=TICK_LEASE, holder=self.holder, now=utcnow())
+                await release_lease(session, name=TICK_LEASE, holder=self.holder, now=now or utcnow())
                 await session.commit()
         except Exception:
             log.warning("could not release the scheduler lease", exc_info=True)

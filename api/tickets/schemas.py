@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from api.companies.validation import format_business_number
 from api.tickets import service, texts
@@ -14,6 +14,14 @@ from api.tickets.models import Ticket
 # Telegram chat ids and database ids are 64-bit; anything outside is refused as input (422), never a 500.
 ChatId = Annotated[int, Field(ge=-(2**63) + 1, le=2**63 - 1)]
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc) if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+# Every time in a response is UTC ("…Z"/"+00:00"), whatever zone the service computed it in.
+Utc = Annotated[datetime, AfterValidator(_to_utc)]
 
 
 class TicketCreate(BaseModel):
@@ -84,13 +92,13 @@ class TicketOut(BaseModel):
     region: RegionOut
     excerpt: str
     assignee: StaffRef | None
-    created_at: datetime
-    updated_at: datetime
-    first_response_due: datetime
-    resolution_due: datetime
-    first_responded_at: datetime | None
-    resolved_at: datetime | None
-    overdue_at: datetime | None
+    created_at: Utc
+    updated_at: Utc
+    first_response_due: Utc
+    resolution_due: Utc
+    first_responded_at: Utc | None
+    resolved_at: Utc | None
+    overdue_at: Utc | None
     overdue: bool
     rating: int | None
 
@@ -129,12 +137,12 @@ class MessageOut(BaseModel):
     author: StaffRef | None
     body: str
     attachment: dict[str, Any] | None
-    created_at: datetime
+    created_at: Utc
 
 
 class EventOut(BaseModel):
     id: int
-    at: datetime
+    at: Utc
     kind: str
     actor_type: str
     actor: StaffRef | None
@@ -143,7 +151,7 @@ class EventOut(BaseModel):
 
 class AskLogOut(BaseModel):
     id: int
-    created_at: datetime
+    created_at: Utc
     text: str
     outcome: str
     entry_id: str | None
@@ -167,7 +175,7 @@ class TicketDetailOut(TicketOut):
     phone: str | None
     company: CompanyOut | None
     rating_comment: str | None
-    rated_at: datetime | None
+    rated_at: Utc | None
     ask_log: AskLogOut | None
     messages: list[MessageOut]
     events: list[EventOut]
@@ -211,10 +219,10 @@ class OwnerTicketOut(BaseModel):
     status_label: str
     center: CenterRef
     excerpt: str
-    created_at: datetime
-    first_response_due: datetime
-    first_responded_at: datetime | None
-    resolved_at: datetime | None
+    created_at: Utc
+    first_response_due: Utc
+    first_responded_at: Utc | None
+    resolved_at: Utc | None
     promise: str | None = Field(description="when a person will answer, in Korean, while waiting for one")
     rating: int | None
     rating_comment: str | None

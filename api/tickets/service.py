@@ -14,7 +14,7 @@ import json
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import and_, func, literal_column, or_, select, text, update
@@ -114,6 +114,17 @@ def text_hash(text_value: str) -> str:
 def ticket_number(ticket_id: int, created_at: datetime) -> str:
     """``SF-2026-000123``: the year (Seoul) of receipt and the id, unique without any counter to race on."""
     return f"{NUMBER_PREFIX}-{created_at.astimezone(texts.SEOUL).year}-{ticket_id:06d}"
+
+
+def _as_utc(now: datetime | None) -> datetime:
+    """The operation's time (default: now), in UTC like everything stored."""
+    return (now or utcnow()).astimezone(timezone.utc)
+
+
+def due_times(created_at: datetime, calendar: BusinessCalendar, policy: SlaPolicy) -> tuple[datetime, datetime]:
+    """``(first_response_due, resolution_due)`` in UTC (see ``api.sla.compute_due``)."""
+    first, resolution = compute_due(created_at, calendar, policy)
+    return first.astimezone(timezone.utc), resolution.astimezone(timezone.utc)
 
 
 def policy_from_settings(settings) -> SlaPolicy:
@@ -216,7 +227,7 @@ async def create_ticket(session: AsyncSession, *, chat_id: int, text: str, addre
     digit, phone). The same chat sending the same text within ``DUPLICATE_WINDOW`` gets the earlier ticket
     back (``created=False``). Notifies the centre's Telegram staff group through the outbox.
     """
-    now = now or utcnow()
+    now = _as_utc(now)
     policy = policy or SlaPolicy()
     body = _bounded(text, limit=MAX_TEXT_CHARS, code="text", what="문의 내용", required=True)
     address_clean = clean_text(address)
@@ -253,7 +264,7 @@ async def create_ticket(session: AsyncSession, *, chat_id: int, text: str, addre
         await link_chat(session, chat_id=chat_id, company_id=company.id, display_name=clean_text(display_name),
                         now=now)
     calendar = await center_calendar(session, center, around=now)
-    first_due, resolution_due = compute_due(now, calendar, policy)
+    first_due, resolution_due = due_times(now, calendar, policy)
     ticket = Ticket(number=f"PENDING-{uuid.uuid4().hex[:20]}", center_id=center.id, company_id=company.id,
                     chat_id=chat_id, status="open", text=body, text_hash=digest, address=address_clean,
                     region_sido=routed.region.sido, region_sigungu=routed.region.sigungu,
@@ -326,7 +337,7 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
     ``center_code``: admins pick a centre; for an agent only their own centre is allowed (403 otherwise).
     ``q``: a ticket number, part of the company name, the question text or the business number.
     """
-    now = now or utcnow()
+    now = _as_utc(now)
     status = status or "active"
     if status not in QUEUE_STATUSES:
         raise Unprocessable(f"status는 {', '.join(QUEUE_STATUSES)} 중 하나여야 합니다.", code="invalid_status")
@@ -441,7 +452,7 @@ async def claim_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int, v
                        now: datetime | None = None) -> Ticket:
     """Take the ticket. Atomic: of two staff claiming at once exactly one wins, the other gets 409
     (``already_claimed``). Claiming a ticket one already holds is a no-op."""
-    now = now or utcnow()
+    now = _as_utc(now)
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
     if ticket.status == "resolved":
         raise TicketResolved("답변 완료된 문의는 담당할 수 없습니다. 먼저 다시 열어 주세요.")
@@ -465,7 +476,7 @@ async def reply_to_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
                           now: datetime | None = None) -> tuple[Ticket, TicketMessage]:
     """A staff answer: stored, the first response time set, and queued for the owner's chat. Replying to an
     unassigned ticket assigns it to the replier."""
-    now = now or utcnow()
+    now = _as_utc(now)
     text_body = _bounded(body, limit=MAX_REPLY_CHARS, code="reply", what="답변", required=True)
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
     if ticket.status == "resolved":
@@ -496,7 +507,7 @@ async def transfer_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
                           policy: SlaPolicy | None = None, now: datetime | None = None) -> Ticket:
     """Move the ticket to another centre's queue: reason recorded, assignee cleared, due times recomputed on
     the new centre's calendar, the new centre's staff group and the owner told."""
-    now = now or utcnow()
+    now = _as_utc(now)
     policy = policy or SlaPolicy()
     why = _bounded(reason, limit=MAX_REASON_CHARS, code="reason", what="이관 사유", required=True)
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
@@ -507,7 +518,7 @@ async def transfer_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
         raise Unprocessable("이미 그 센터의 문의입니다. 다른 센터를 골라 주세요.", code="same_center")
     source = await session.get(Center, ticket.center_id)
     calendar = await center_calendar(session, target, around=now)
-    first_due, resolution_due = compute_due(now, calendar, policy)
+    first_due, resolution_due = due_times(now, calendar, policy)
     previous_assignee = ticket.assignee_id
     ticket.center_id = target.id
     ticket.assignee_id = None
@@ -542,7 +553,7 @@ async def transfer_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
 async def resolve_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int, note: str | None = None,
                          via: str = "api", now: datetime | None = None) -> Ticket:
     """Mark the ticket answered and ask the owner for a 1–5 rating (buttons ``rate:<ticket_id>:<n>``)."""
-    now = now or utcnow()
+    now = _as_utc(now)
     note_text = _bounded(note, limit=MAX_REASON_CHARS, code="note", what="메모")
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
     if ticket.status == "resolved":
@@ -566,7 +577,7 @@ async def resolve_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int,
 async def reopen_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int, reason: str | None = None,
                         policy: SlaPolicy | None = None, via: str = "api", now: datetime | None = None) -> Ticket:
     """Put a resolved ticket back in the queue (with its assignee, if any); resolution due time recomputed."""
-    now = now or utcnow()
+    now = _as_utc(now)
     policy = policy or SlaPolicy()
     why = _bounded(reason, limit=MAX_REASON_CHARS, code="reason", what="사유")
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
@@ -574,7 +585,7 @@ async def reopen_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int, 
         raise TicketNotResolved("답변 완료된 문의만 다시 열 수 있습니다.")
     center = await session.get(Center, ticket.center_id)
     calendar = await center_calendar(session, center, around=now)
-    _, resolution_due = compute_due(now, calendar, policy)
+    _, resolution_due = due_times(now, calendar, policy)
     ticket.status = "assigned" if ticket.assignee_id is not None else "open"
     ticket.resolved_at = None
     ticket.resolution_due = resolution_due
@@ -598,7 +609,7 @@ class OwnerTicket:
 async def list_chat_tickets(session: AsyncSession, *, chat_id: int, limit: int = 20,
                             now: datetime | None = None) -> list[OwnerTicket]:
     """The chat's tickets, newest first, with a plain-Korean promise for those still waiting."""
-    now = now or utcnow()
+    now = _as_utc(now)
     limit = max(1, min(limit, MAX_PAGE))
     rows = (await session.execute(select(Ticket, Center).join(Center, Center.id == Ticket.center_id)
                                   .where(Ticket.chat_id == chat_id)
@@ -634,7 +645,7 @@ async def append_owner_message(session: AsyncSession, *, chat_id: int, text: str
                                now: datetime | None = None) -> tuple[Ticket, TicketMessage]:
     """The owner's follow-up, appended to the chat's newest open ticket (404 ``no_open_ticket`` when none);
     the centre's staff group is told."""
-    now = now or utcnow()
+    now = _as_utc(now)
     body = _bounded(text, limit=MAX_TEXT_CHARS, code="text", what="메시지", required=attachment is None) or ""
     attachment = _check_attachment(attachment)
     ticket = await session.scalar(select(Ticket).where(Ticket.chat_id == chat_id, NOT_RESOLVED)
@@ -664,7 +675,7 @@ async def rate_ticket(session: AsyncSession, *, chat_id: int, ticket_id: int, ra
                       comment: str | None = None, now: datetime | None = None) -> Ticket:
     """The owner's 1–5 rating (and optional comment) of a resolved ticket of their chat. Rating again replaces
     the rating; a comment sent later is added without losing the rating."""
-    now = now or utcnow()
+    now = _as_utc(now)
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         raise Unprocessable("평가는 1점부터 5점까지입니다.", code="invalid_rating")
     comment_text = _bounded(comment, limit=MAX_COMMENT_CHARS, code="comment", what="의견")
