@@ -73,6 +73,7 @@ FEATURES = (
     "query_cover",   # best question: share of the query's IDF mass it contains
     "doc_cover",     # best question: share of its IDF mass found in the query
     "domain_cover",  # like cover, each term weighted by its specificity (background.py)
+    "keyword_cover", # share of the query's IDF mass among the entry's keywords
 )
 # Features of the best entry for the confidence (FEATURES, then these):
 CONFIDENCE_FEATURES = FEATURES + (
@@ -93,13 +94,13 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([1.054, 0.645, 4.279, 0.086, 0.347, 0.464, 0.473, 0.160, 1.772, 0.552], np.float32)
-RANK_BIAS = -6.371
-CONFIDENCE_WEIGHTS = np.array([3.302, 1.417, -0.072, -1.879, -0.745, -0.149, 1.461, -0.383, 2.619, 2.319, -0.753, 2.255, -0.390, 0.061, 1.696, 1.464, 1.551], np.float32)
-CONFIDENCE_BIAS = -6.991
+RANK_WEIGHTS = np.array([0.743, 0.473, 4.172, 0.084, 0.298, 0.383, 0.429, -0.046, 1.715, 0.400, 1.695], np.float32)
+RANK_BIAS = -6.267
+CONFIDENCE_WEIGHTS = np.array([2.107, 0.900, -0.085, -1.437, -0.750, 0.023, 1.266, -0.681, 2.427, 1.766, 3.633, -0.879, 2.418, -0.307, 0.062, 2.031, 1.467, 1.226], np.float32)
+CONFIDENCE_BIAS = -7.034
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
-ANSWER_MIN_CONFIDENCE = 0.67
+ANSWER_MIN_CONFIDENCE = 0.65
 # An answer needs at least this many distinct content units of the query found in the
 # entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
 ANSWER_MIN_UNITS = 2
@@ -551,15 +552,16 @@ class Matcher:
             fz[is_q] = process.cdist([q.compact], choices, scorer=fuzz.ratio,
                                      dtype=np.float32, workers=1)[0] / 100.0
         n = len(cand)
-        best = np.zeros((5, n), np.float32)
-        for row, values in enumerate((dice_t, dice_g, fz, qcov, dcov)):
+        best = np.zeros((6, n), np.float32)
+        kw = np.where(is_q, 0.0, qcov)
+        for row, values in enumerate((dice_t, dice_g, fz, qcov, dcov, kw)):
             np.maximum.at(best[row], owner, values)
         cover, domain, _ = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids)
         (_, _, units_found) = self._entry_terms.overlap(cand.astype(np.int64), q.unit_ids)
         relative = pre[cand] / max(float(pre[cand].max()), 1e-9)
         feats = np.stack([bm_t[cand], bm_g[cand], relative, best[0], best[1],
                           cover / max(q.weight, 1e-9), best[2], best[3], best[4],
-                          domain / max(q.weight, 1e-9)], axis=1).astype(np.float32)
+                          domain / max(q.weight, 1e-9), best[5]], axis=1).astype(np.float32)
         return cand, feats, units_found
 
     def _decide(self, q: _Query, cand: np.ndarray, feats: np.ndarray, units_found: np.ndarray,
