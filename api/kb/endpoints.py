@@ -175,7 +175,8 @@ async def preview(body: PreviewIn, session: SessionDep, _: AdminPrincipal) -> Pr
     return PreviewOut(outcome=r.outcome, kind=r.kind, entry_id=r.entry.id if r.entry else None,
                       topic=r.entry.topic if r.entry else None, title=r.entry.title if r.entry else None,
                       score=round(float(r.score), 4), candidates=_candidates(r), draft_entry_id=p.draft_entry_id,
-                      draft_rank=p.draft_rank, signals={k: round(float(v), 4) for k, v in r.signals.items()})
+                      draft_rank=p.draft_rank, signals={k: round(float(v), 4) for k, v in r.signals.items()
+                               if isinstance(v, (int, float))})
 
 
 @admin.get("/synonyms", response_model=list[SynonymOut])

@@ -12,7 +12,7 @@ Import rules (idempotent; nothing is ever overwritten without history):
     warning ("skipped"); ``--force`` imports the file anyway (a new revision on top, the console
     revisions stay in the history);
   - an entry an admin unpublished: the changed file becomes a new revision but stays unpublished
-    (``--force`` publishes it);
+    (``--force`` publishes it, and publishes an unchanged file's revision too);
 * entries only in the database (created in the console) are left alone and counted.
 
 Synonyms: the file's pairs are added; pairs that came from the file (``created_by`` null) and are no
@@ -122,7 +122,10 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
         revs = revisions[file_entry.id]
         latest = revs[-1]
         if service.revision_entry(entry.id, entry.topic, latest) == file_entry:
-            report.unchanged.append(file_entry.id)
+            if force and entry.published_revision_id != latest.id:
+                report.updated.append(file_entry.id)  # --force: the file's content is what is served
+            else:
+                report.unchanged.append(file_entry.id)
             continue
         last_import = next((r for r in reversed(revs) if _is_import(r)), None)
         console_since = [r for r in revs if not _is_import(r) and (last_import is None or r.number > last_import.number)]
