@@ -129,6 +129,9 @@ class MatchResult:
 
 # --------------------------------------------------------------------------- synonyms
 
+_WS = re.compile(r"\s+")
+
+
 class SynonymMap:
     """Rewrites variants to their canonical term, insensitive to spacing and case."""
 
@@ -162,8 +165,8 @@ class SynonymMap:
         """``cleaned`` text with every variant replaced by its canonical term."""
         if self._re is None or not cleaned:
             return cleaned
-        return self._re.sub(lambda m: " " + self._canon[re.sub(r"\s+", "", m.group(0))] + " ",
-                            cleaned).strip()
+        out = self._re.sub(lambda m: " " + self._canon[_WS.sub("", m.group(0))] + " ", cleaned)
+        return _WS.sub(" ", out).strip()
 
 
 # --------------------------------------------------------------------------- index
