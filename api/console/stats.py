@@ -20,6 +20,7 @@ from api.centers.models import Center, CenterClosure
 from api.kb.models import AskLog
 from api.sla import BusinessCalendar
 from api.tickets.models import Ticket
+from api.tickets.service import _overdue_condition as overdue_condition  # the queue's own definition
 
 KST = ZoneInfo("Asia/Seoul")
 OUTCOMES = ("answered", "clarify", "escalate")
@@ -70,13 +71,6 @@ def calendar_for(center: Center, closures: list[date]) -> BusinessCalendar:
     return BusinessCalendar(opens=center.opens, closes=center.closes, closures=closures)
 
 
-def overdue_clause(now: datetime):
-    """A ticket is overdue while it is not resolved and a due time it has not met has passed."""
-    return and_(Ticket.status != "resolved",
-                or_(and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due < now),
-                    Ticket.resolution_due < now))
-
-
 async def center_stats(db: AsyncSession, *, since: datetime, now: datetime,
                        center_ids: list[int] | None = None) -> tuple[list[CenterStats], Totals]:
     """Queue health of each centre: live open/overdue counts, and for tickets created since ``since``:
@@ -90,7 +84,7 @@ async def center_stats(db: AsyncSession, *, since: datetime, now: datetime,
 
     live = await db.execute(
         select(Ticket.center_id, func.count(),
-               func.sum(case((overdue_clause(now), 1), else_=0)))
+               func.sum(case((overdue_condition(now), 1), else_=0)))
         .where(Ticket.status != "resolved", Ticket.center_id.in_(ids)).group_by(Ticket.center_id))
     for center_id, open_count, overdue in live.all():
         stats[center_id].open = open_count

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import dataclass
 from datetime import date
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kb import service as kb
 from api.kb.models import AskLog
 from api.staff.models import Staff
 from api.tickets import service as tickets
+from api.tickets.models import Ticket
 
 PASSWORD = "password-123"
 SOURCE = ("중소벤처기업부 스마트공장 보급·확산 사업 공고", "https://www.mss.go.kr/site/smba/main.do")
@@ -23,8 +27,13 @@ ADDRESSES = {"seoul": "서울특별시 금천구 가산디지털1로 100", "busa
              "gyeonggi": "경기도 화성시 향남읍 발안공단로 10"}
 
 
-def csrf_from(html: str) -> str:
-    match = CSRF_RE.search(html)
+def text_of(response: httpx.Response) -> str:
+    """The page's HTML with entities decoded (Jinja escapes quotes in messages)."""
+    return html.unescape(response.text)
+
+
+def csrf_from(page: str) -> str:
+    match = CSRF_RE.search(page)
     assert match, "no CSRF field on the page"
     return match.group(1)
 
@@ -79,6 +88,15 @@ async def admin_client(app, admin) -> httpx.AsyncClient:
         yield c
 
 
+@dataclass(frozen=True)
+class TicketRef:
+    """Plain values of a ticket: they stay readable after a failed request rolled the shared session back."""
+
+    id: int
+    number: str
+    center_id: int
+
+
 async def make_ticket(db: AsyncSession, center: str = "seoul", *, chat_id: int = 5001, text: str = "스마트공장 지원사업 문의",
                       company_name: str | None = "가산정밀", candidates: list[dict] | None = None, **kwargs):
     ask_log_id = None
@@ -91,7 +109,13 @@ async def make_ticket(db: AsyncSession, center: str = "seoul", *, chat_id: int =
     created = await tickets.create_ticket(db, chat_id=chat_id, text=text, address=ADDRESSES[center],
                                           company_name=company_name, ask_log_id=ask_log_id, **kwargs)
     await db.commit()
-    return created.ticket
+    t = created.ticket
+    return TicketRef(id=t.id, number=t.number, center_id=t.center_id)
+
+
+async def load_ticket(db: AsyncSession, ref: TicketRef) -> Ticket:
+    """The ticket row, freshly read."""
+    return await db.scalar(select(Ticket).where(Ticket.id == ref.id).execution_options(populate_existing=True))
 
 
 async def make_entry(db: AsyncSession, entry_id: str = "ratio-government", *, publish: bool = True,

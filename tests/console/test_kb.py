@@ -1,0 +1,219 @@
+"""Knowledge-base editor, unanswered questions and FAQ candidates, through the console's forms."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from api.console.models import FaqCandidate
+from api.kb import service as kb
+from api.kb.models import AskLog, KbEntry, KbRevision
+from api.tickets.models import TicketMessage
+from tests.console.conftest import SOURCE, make_entry, make_ticket, post_form, text_of
+
+ENTRY = "/console/kb/entries/ratio-government"
+
+
+def form_of(detail) -> dict:
+    rev = detail.latest
+    return {"topic": detail.entry.topic, "title": rev.title, "paraphrases": "\n".join(rev.paraphrases),
+            "keywords": ", ".join(rev.keywords), "answer": rev.answer, "source_title": rev.source_title,
+            "source_url": rev.source_url, "year": str(rev.year or ""),
+            "valid_from": rev.valid_from.isoformat() if rev.valid_from else "", "valid_to": "",
+            "base_revision": str(rev.number)}
+
+
+async def revisions(db, entry_id: str) -> list[KbRevision]:
+    return list((await db.scalars(select(KbRevision).where(KbRevision.entry_id == entry_id)
+                                  .order_by(KbRevision.number))).all())
+
+
+async def published_number(db, entry_id: str) -> int | None:
+    entry = await db.scalar(select(KbEntry).where(KbEntry.id == entry_id).execution_options(populate_existing=True))
+    if entry.published_revision_id is None:
+        return None
+    return await db.scalar(select(KbRevision.number).where(KbRevision.id == entry.published_revision_id))
+
+
+async def test_list_and_search(admin_client, db):
+    await make_entry(db)
+    page = await admin_client.get("/console/kb")
+    assert page.status_code == 200 and "정부지원 비율은 얼마인가요?" in page.text and "게시 중 · 1판" in page.text
+    assert "정부지원 비율" in (await admin_client.get("/console/kb", params={"q": "국비비율"})).text
+    assert "조건에 맞는 항목이 없습니다" in (await admin_client.get("/console/kb", params={"q": "용접로봇"})).text
+    assert "조건에 맞는 항목이 없습니다" in (await admin_client.get("/console/kb?status=unpublished")).text
+
+
+async def test_edit_preview_publish_history_diff_and_rollback(admin_client, db, admin):
+    admin_name = admin.display_name
+    await make_entry(db)
+    detail = await kb.get_entry(db, entry_id="ratio-government")
+    form = form_of(detail)
+
+    # Save a draft (not published): a new revision with the author; the live answer is unchanged.
+    form.update(answer="2026년 공고 기준으로 총사업비의 50% 이내를 정부가 지원해요.", note="2026년 공고 반영",
+                paraphrases=form["paraphrases"] + "\n스공 국비 얼마 나와요")
+    response = await post_form(admin_client, ENTRY, ENTRY, {**form, "publish": ""}, follow_redirects=True)
+    assert "2판을 저장했습니다" in response.text and "아직 게시하지 않았습니다" in response.text
+    assert "최신 2판 미게시" in response.text
+    revs = await revisions(db, "ratio-government")
+    assert [r.number for r in revs] == [1, 2] and revs[1].author_label == admin_name
+    assert revs[1].note == "2026년 공고 반영"
+    assert await published_number(db, "ratio-government") == 1
+
+    # Test a question against the draft before publishing: outcome, candidates and scores are shown.
+    response = await post_form(admin_client, ENTRY, f"{ENTRY}/preview",
+                               {**form, "title": "정부지원 비율은 얼마인가요?", "question": "정부 지원금 비율 알려주세요"})
+    assert response.status_code == 200
+    html = text_of(response)
+    assert "“정부 지원금 비율 알려주세요” →" in html and "신뢰도" in html
+    assert "ratio-government" in html and "초안" in html
+    assert "이 초안으로 답합니다" in html or "이 초안은 후보 1위입니다" in html
+    assert form["answer"] in html  # the draft stays in the form
+    response = await post_form(admin_client, ENTRY, f"{ENTRY}/preview", {**form, "question": ""})
+    assert "미리 볼 질문을 입력해 주세요" in text_of(response)
+
+    # Publish the latest revision.
+    response = await post_form(admin_client, ENTRY, f"{ENTRY}/publish", follow_redirects=True)
+    assert "2판을 게시했습니다" in response.text
+    assert await published_number(db, "ratio-government") == 2
+
+    # History with a diff per revision.
+    page = await admin_client.get(f"{ENTRY}/diff?to=2")
+    assert page.status_code == 200
+    html = text_of(page)
+    assert "1판 → 2판" in html and "답변" in html and "질문 표현" in html
+    assert '<span class="ins">' in html and "2026년 공고 기준으로" in html and '<span class="del">' in html
+
+    # Roll back to revision 1: a new revision 3 with revision 1's content, published (it was live).
+    response = await post_form(admin_client, ENTRY, f"{ENTRY}/rollback", {"to_revision": "1"}, follow_redirects=True)
+    assert "1판 내용으로 3판을 만들었습니다" in response.text
+    revs = await revisions(db, "ratio-government")
+    assert [r.number for r in revs] == [1, 2, 3] and revs[2].answer == revs[0].answer
+    assert await published_number(db, "ratio-government") == 3
+
+    # Unpublish.
+    response = await post_form(admin_client, ENTRY, f"{ENTRY}/unpublish", follow_redirects=True)
+    assert "게시를 중단했습니다" in response.text
+    assert await published_number(db, "ratio-government") is None
+
+
+async def test_a_failed_save_keeps_the_typed_text_and_changes_nothing(admin_client, db):
+    await make_entry(db)
+    detail = await kb.get_entry(db, entry_id="ratio-government")
+    form = form_of(detail)
+    response = await post_form(admin_client, ENTRY, ENTRY, {**form, "answer": "새 답변 초안", "source_url": "not a url",
+                                                            "publish": "1"})
+    assert response.status_code == 422
+    html = text_of(response)
+    assert "출처 링크는 http:// 또는 https://로 시작하는 주소여야 합니다" in html and "새 답변 초안" in html
+    # Someone else saved meanwhile: the stale editor gets a conflict, not a silent overwrite.
+    await kb.save_revision(db, entry_id="ratio-government", author=None, publish=False, answer="다른 사람 수정")
+    await db.commit()
+    response = await post_form(admin_client, ENTRY, ENTRY, {**form, "answer": "내 수정"})
+    assert response.status_code == 409 and "다른 사람이 먼저 이 항목을 수정했습니다" in text_of(response)
+    assert [r.number for r in await revisions(db, "ratio-government")] == [1, 2]
+
+
+async def test_create_a_new_entry_with_preview(admin_client, db):
+    await make_entry(db)
+    form = {"entry_id": "mes-cost", "topic": "support-limits", "title": "MES 도입 비용은 얼마나 드나요?",
+            "paraphrases": "엠이에스 비용\nMES 얼마", "keywords": "MES", "answer": "규모에 따라 달라요. 센터에 문의해 주세요.",
+            "source_title": SOURCE[0], "source_url": SOURCE[1], "year": "2025", "valid_from": "", "valid_to": ""}
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new/preview",
+                               {**form, "question": "MES 도입 비용은 얼마나 드나요?"})
+    assert response.status_code == 200 and "mes-cost" in response.text and "신뢰도" in response.text
+    assert await db.get(KbEntry, "mes-cost") is None  # a preview saves nothing
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new", {**form, "publish": "1"},
+                               follow_redirects=True)
+    assert "새 항목을 만들고 게시했습니다" in response.text
+    assert await published_number(db, "mes-cost") == 1
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new", {**form, "publish": ""})
+    assert response.status_code == 409 and "이미 있는 항목 ID입니다" in text_of(response)
+
+
+async def test_synonyms(admin_client, db):
+    response = await post_form(admin_client, "/console/kb/synonyms", "/console/kb/synonyms",
+                               {"term": "스마트공장", "variant": "스마트팩토리"}, follow_redirects=True)
+    assert "동의어를 추가했습니다" in response.text and "스마트팩토리" in response.text
+    response = await post_form(admin_client, "/console/kb/synonyms", "/console/kb/synonyms",
+                               {"term": "스마트공장", "variant": "스마트팩토리"}, follow_redirects=True)
+    assert "이미" in text_of(response)
+    row = (await kb.list_synonyms(db))[0]
+    await post_form(admin_client, "/console/kb/synonyms", f"/console/kb/synonyms/{row.id}/delete")
+    assert await kb.list_synonyms(db) == []
+
+
+async def _escalated(db, text: str, candidates: list[dict]) -> int:
+    log = AskLog(text=text, outcome="escalate", kind="question", chat_id=900, channel="telegram",
+                 score=0.2, candidates=candidates)
+    db.add(log)
+    await db.flush()
+    return log.id
+
+
+async def test_unanswered_groups_become_paraphrases(admin_client, db):
+    await make_entry(db)
+    candidate = [{"entry_id": "ratio-government", "topic": "support-ratio", "title": "정부지원 비율은 얼마인가요?",
+                  "score": 0.3}]
+    ids = [await _escalated(db, "나라에서 돈 얼마나 대줘요", candidate),
+           await _escalated(db, "나라에서 돈 얼마나 대 줘요?", candidate),
+           await _escalated(db, "용접 로봇 렌탈도 되나요", [])]
+    await db.commit()
+    page = await admin_client.get("/console/unanswered")
+    html = text_of(page)
+    assert page.status_code == 200 and "나라에서 돈 얼마나 대줘요" in html and "2회" in html
+    assert "용접 로봇 렌탈도 되나요" in html and "추천" in html
+    response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/paraphrases",
+                               {"entry_id": "ratio-government", "ask_log_ids": f"{ids[0]},{ids[1]}", "publish": "1"},
+                               follow_redirects=True)
+    # The two spellings are one question to the KB (spacing and punctuation aside): one added, one skipped.
+    assert "질문 표현 1개를 더했습니다 (2판, 게시함). 이미 있는 표현 1개는 건너뛰었습니다" in text_of(response)
+    latest = (await revisions(db, "ratio-government"))[-1]
+    assert "나라에서 돈 얼마나 대줘요" in latest.paraphrases and latest.number == 2
+    assert await published_number(db, "ratio-government") == 2
+    assert "나라에서 돈 얼마나 대줘요" not in text_of(await admin_client.get("/console/unanswered"))
+
+    # Start a new entry from the other group: the form is prefilled; saving marks the questions reviewed.
+    page = await admin_client.get(f"/console/kb/new?logs={ids[2]}")
+    assert "용접 로봇 렌탈도 되나요" in text_of(page)
+    response = await post_form(admin_client, f"/console/kb/new?logs={ids[2]}", "/console/kb/new",
+                               {"entry_id": "robot-rental", "topic": "robot-support", "title": "용접 로봇 렌탈도 되나요?",
+                                "paraphrases": "", "keywords": "", "answer": "센터에 문의해 주세요.", "source_title": "",
+                                "source_url": "", "year": "", "valid_from": "", "valid_to": "", "logs": str(ids[2])},
+                               follow_redirects=True)
+    assert "새 항목을 만들었습니다" in response.text
+    assert (await db.get(AskLog, ids[2], populate_existing=True)).reviewed is True
+
+    ids2 = [await _escalated(db, "그냥 무시할 질문입니다", [])]
+    await db.commit()
+    response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/dismiss",
+                               {"ask_log_ids": str(ids2[0])}, follow_redirects=True)
+    assert "검토 완료로 표시했습니다" in response.text
+    assert (await db.get(AskLog, ids2[0], populate_existing=True)).reviewed is True
+
+
+async def test_staff_faq_candidates_reach_the_unanswered_page(admin_client, agent_client, db):
+    await make_entry(db)
+    ticket = await make_ticket(db, "seoul", chat_id=61, text="스공 사후관리 몇 년 해요?")
+    url = f"/console/tickets/{ticket.id}"
+    await post_form(agent_client, url, f"{url}/reply", {"body": "사후관리는 2년입니다."})
+    message_id = await db.scalar(select(TicketMessage.id).where(TicketMessage.ticket_id == ticket.id,
+                                                               TicketMessage.direction == "staff"))
+    await post_form(agent_client, url, f"{url}/faq-candidate", {"message_id": str(message_id)})
+    candidate_id = await db.scalar(select(FaqCandidate.id).where(FaqCandidate.ticket_id == ticket.id))
+
+    html = text_of(await admin_client.get("/console/unanswered"))
+    assert "직원이 올린 FAQ 후보" in html and "스공 사후관리 몇 년 해요?" in html and "사후관리는 2년입니다." in html
+    assert ticket.number in html
+    page = text_of(await admin_client.get(f"/console/kb/new?candidate={candidate_id}"))
+    assert 'value="스공 사후관리 몇 년 해요?"' in page and "사후관리는 2년입니다." in page
+
+    response = await post_form(admin_client, "/console/unanswered",
+                               f"/console/unanswered/candidates/{candidate_id}/paraphrase",
+                               {"entry_id": "ratio-government", "question": "스공 사후관리 몇 년 해요?", "publish": ""},
+                               follow_redirects=True)
+    assert "질문 표현을 더했습니다" in text_of(response)
+    candidate = await db.get(FaqCandidate, candidate_id, populate_existing=True)
+    assert candidate.status == "used" and candidate.entry_id == "ratio-government"
+    assert "스공 사후관리 몇 년 해요?" in (await revisions(db, "ratio-government"))[-1].paraphrases
+    assert "직원이 올린 FAQ 후보" not in text_of(await admin_client.get("/console/unanswered"))
