@@ -51,14 +51,14 @@ _ONLY_COURTESY_RE = re.compile(
 _HAS_THANKS_RE = re.compile(_THANKS_ALT)
 
 
-def small_talk_kind(text: str) -> str | None:
+def small_talk_kind(text: str, *, cleaned: bool = False) -> str | None:
     """``"greeting"``, ``"thanks"`` (thanks, farewell, acknowledgement) or ``None``.
 
-    ``text`` is raw or cleaned user text; the decision is made on its compact form, so
-    ``안녕 하세요~~``, ``감사합니다ㅎㅎ`` and ``ㄱㅅ`` are recognised; a message with anything
-    beyond courtesy words and fillers is not small talk.
+    ``text`` is raw user text (or the output of ``clean``, with ``cleaned=True``); the
+    decision is made on its compact form, so ``안녕 하세요~~``, ``감사합니다ㅎㅎ`` and ``ㄱㅅ`` are
+    recognised; a message with anything beyond courtesy words and fillers is not small talk.
     """
-    c = compact(text)
+    c = compact(text, cleaned=cleaned)
     if not c or not _ONLY_COURTESY_RE.fullmatch(c):
         return None
     if _HAS_THANKS_RE.search(c):  # thanks, farewell (안녕히 계세요), acknowledgement

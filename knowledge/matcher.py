@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
@@ -198,11 +199,12 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 class _Csr:
     """Rows of ids (sorted, unique) with a weight per id: ``weights[k][id]``."""
 
-    def __init__(self, rows: list[list[int]], *weights: np.ndarray):
+    def __init__(self, rows: list[list[int]], *weights: np.ndarray, n_ids: int | None = None):
         lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
         self.ptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.ptr[1:])
         self.ids = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(lengths.sum()))
+        self.n_ids = n_ids if n_ids is not None else (int(self.ids.max()) + 1 if len(self.ids) else 0)
         self.w = [w[self.ids].astype(np.float32) for w in weights]
         self.total = []
         for w in self.w:
@@ -211,9 +213,10 @@ class _Csr:
             if nonempty.any():
                 total[nonempty] = np.add.reduceat(w, self.ptr[:-1][nonempty])
             self.total.append(total)
+        self._local = threading.local()  # per-thread query mask (see overlap)
 
     def overlap(self, rows: np.ndarray, query_ids: np.ndarray) -> list[np.ndarray]:
-        """Per weighting: the weight each row shares with ``query_ids`` (sorted, unique)."""
+        """Per weighting: the weight each row shares with ``query_ids``."""
         out = [np.zeros(len(rows), np.float32) for _ in self.w]
         if len(rows) == 0 or len(query_ids) == 0:
             return out
@@ -225,53 +228,60 @@ class _Csr:
         offsets = np.zeros(len(rows), np.int64)
         np.cumsum(lengths[:-1], out=offsets[1:])
         idx = np.repeat(starts - offsets, lengths) + np.arange(total)
-        ids = self.ids[idx]
-        pos = np.searchsorted(query_ids, ids)
-        pos[pos >= len(query_ids)] = 0
-        hit = query_ids[pos] == ids
+        mask = getattr(self._local, "mask", None)
+        if mask is None:
+            mask = self._local.mask = np.zeros(self.n_ids, bool)
+        mask[query_ids] = True
+        try:
+            hit = mask[self.ids[idx]]
+        finally:
+            mask[query_ids] = False
         nonempty = lengths > 0
+        starts_ne = offsets[nonempty]
         for k, w in enumerate(self.w):
-            out[k][nonempty] = np.add.reduceat(np.where(hit, w[idx], 0.0), offsets[nonempty])
+            out[k][nonempty] = np.add.reduceat(np.where(hit, w[idx], 0.0), starts_ne)
         return out
 
 
 class _Postings:
-    """Inverted index entry-level BM25: term id -> (entry indices, weights)."""
+    """Inverted index for entry-level BM25: term id -> (entry indices, weights), as CSR."""
 
     def __init__(self, entry_counts: list[Counter], n_terms: int):
         n = len(entry_counts)
         lengths = np.array([sum(c.values()) for c in entry_counts], dtype=np.float64)
         avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
-        df = np.zeros(n_terms, dtype=np.int64)
-        per_term: list[list[tuple[int, int]]] = [[] for _ in range(n_terms)]
-        for e, counts in enumerate(entry_counts):
-            for t, tf in counts.items():
-                per_term[t].append((e, tf))
-                df[t] += 1
-        self.df = df
+        terms = np.fromiter((t for c in entry_counts for t in c), np.int64)
+        tfs = np.fromiter((f for c in entry_counts for f in c.values()), np.float64, len(terms))
+        owners = np.repeat(np.arange(n), [len(c) for c in entry_counts]) if n else np.zeros(0, np.int64)
+        order = np.argsort(terms, kind="stable")
+        terms, tfs, owners = terms[order], tfs[order], owners[order]
+        self.df = np.bincount(terms, minlength=n_terms)
+        self.ptr = np.zeros(n_terms + 1, np.int64)
+        np.cumsum(self.df, out=self.ptr[1:])
         self.n = n
-        idf = _idf(df, max(n, 1))
-        self.idf = idf
+        self.idf = _idf(self.df, max(n, 1))
         self.unknown_idf = float(_idf(np.array([0]), max(n, 1))[0])
-        self.entries: list[np.ndarray] = []
-        self.weights: list[np.ndarray] = []
-        for t, plist in enumerate(per_term):
-            es = np.fromiter((e for e, _ in plist), dtype=np.int32, count=len(plist))
-            tf = np.fromiter((f for _, f in plist), dtype=np.float64, count=len(plist))
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[es] / avg)
-            self.entries.append(es)
-            self.weights.append((idf[t] * tf * (BM25_K1 + 1) / (tf + norm)).astype(np.float32))
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[owners] / avg)
+        self.entries = owners.astype(np.int32)
+        self.weights = (self.idf[terms] * tfs * (BM25_K1 + 1) / (tfs + norm)).astype(np.float32)
+        self._limit = PREFILTER_MAX_DF * n if n >= 20 else float("inf")
 
-    def score(self, term_ids: Iterable[int], out: np.ndarray) -> None:
-        """Add the BM25 score of each entry for ``term_ids`` to ``out``."""
-        limit = PREFILTER_MAX_DF * self.n
-        for t in term_ids:
-            if self.df[t] <= limit or self.n < 20:
-                out[self.entries[t]] += self.weights[t]
+    def score(self, term_ids: np.ndarray) -> np.ndarray:
+        """BM25 score of every entry for ``term_ids`` (skipping terms too common to matter)."""
+        if len(term_ids):
+            term_ids = term_ids[self.df[term_ids] <= self._limit]
+        if len(term_ids) == 0:
+            return np.zeros(self.n, np.float32)
+        starts = self.ptr[term_ids]
+        lengths = self.ptr[term_ids + 1] - starts
+        offsets = np.zeros(len(term_ids), np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        idx = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        return np.bincount(self.entries[idx], self.weights[idx], minlength=self.n).astype(np.float32)
 
-    def ceiling(self, term_ids: Iterable[int], n_unknown: int) -> float:
+    def ceiling(self, term_ids: np.ndarray, n_unknown: int) -> float:
         """Largest BM25 score the query can get (every term, saturated): the normaliser."""
-        known = float(self.idf[list(term_ids)].sum()) if term_ids else 0.0
+        known = float(self.idf[term_ids].sum()) if len(term_ids) else 0.0
         return (known + n_unknown * self.unknown_idf) * (BM25_K1 + 1)
 
 
@@ -401,8 +411,8 @@ class Matcher:
         self._bg_rate = lambda term: (bg.df(term) + 0.5) / (bg.documents + 1)
         self._r0 = r0
         self._domain_idf = self._idf * self._spec
-        self._docs = _Csr(doc_terms, self._idf)
-        self._gdocs = _Csr(doc_grams, self._gidf)
+        self._docs = _Csr(doc_terms, self._idf, n_ids=len(vocab.ids))
+        self._gdocs = _Csr(doc_grams, self._gidf, n_ids=len(gvocab.ids))
         self._doc_entry = np.asarray(doc_entry, np.int32)
         self._doc_question = np.asarray(doc_question, bool)
         self._entry_start = np.asarray(starts, np.int64)
@@ -419,12 +429,12 @@ class Matcher:
             gram_counts[e].update(gvocab.ids[g] for g in _grams(self._doc_compact[d]))
         self._post = _Postings(term_counts, len(vocab.ids))
         self._gpost = _Postings(gram_counts, len(gvocab.ids))
-        self._entry_terms = _Csr([sorted(c) for c in term_counts], self._idf, self._domain_idf,
-                                 np.ones(len(vocab.ids)))
-        self._is_unit = np.zeros(len(vocab.ids), np.float64)
+        is_unit = np.zeros(len(vocab.ids), np.float64)  # to count the query units found
         for units, _ in analysed:
             for t in units:
-                self._is_unit[vocab.ids[t]] = 1.0
+                is_unit[vocab.ids[t]] = 1.0
+        self._entry_terms = _Csr([sorted(c) for c in term_counts], self._idf, self._domain_idf,
+                                 is_unit, n_ids=len(vocab.ids))
 
         far = dt.date.max.toordinal()
         self._valid_from = np.array([e.valid_from.toordinal() if e.valid_from else 0
@@ -490,7 +500,8 @@ class Matcher:
     def _analyse(self, text: str, today: dt.date):
         """(query, candidates, features, units found) of a question; None for courtesy/empty."""
         cleaned = clean(text or "")
-        if not compact(cleaned, cleaned=True) or small_talk_kind(cleaned) or not self.entries:
+        if (not compact(cleaned, cleaned=True) or small_talk_kind(cleaned, cleaned=True)
+                or not self.entries):
             return None
         q = self._query(self.synonyms.apply(strip_courtesy(cleaned)))
         cand, feats, units_found = self._features(q, today)
@@ -506,7 +517,7 @@ class Matcher:
         cleaned = clean(text or "")
         if not compact(cleaned, cleaned=True):
             return MatchResult("escalate", "empty", None, [], 0.0)
-        courtesy = small_talk_kind(cleaned)
+        courtesy = small_talk_kind(cleaned, cleaned=True)
         if courtesy:
             return MatchResult("escalate", courtesy, None, [], 0.0)
         if not self.entries:
@@ -519,13 +530,10 @@ class Matcher:
         """Candidate entry indices, their feature rows (``FEATURES``) and matched units."""
         ne = len(self.entries)
         alive = self._alive(today)
-        bm_t = np.zeros(ne, np.float32)
-        bm_g = np.zeros(ne, np.float32)
-        term_list, gram_list = q.term_ids.tolist(), q.gram_ids.tolist()
-        self._post.score(term_list, bm_t)
-        self._gpost.score(gram_list, bm_g)
-        bm_t /= max(self._post.ceiling(term_list, q.n_unknown), 1e-9)
-        bm_g /= max(self._gpost.ceiling(gram_list, q.n_unknown_grams), 1e-9)
+        bm_t = self._post.score(q.term_ids)
+        bm_g = self._gpost.score(q.gram_ids)
+        bm_t /= max(self._post.ceiling(q.term_ids, q.n_unknown), 1e-9)
+        bm_g /= max(self._gpost.ceiling(q.gram_ids, q.n_unknown_grams), 1e-9)
         pre = bm_t + PREFILTER_GRAM_WEIGHT * bm_g
         pre[~alive] = -1.0
         k = min(RERANK_K, ne)
@@ -559,8 +567,7 @@ class Matcher:
         kw = np.where(is_q, 0.0, qcov)
         for row, values in enumerate((dice_t, dice_g, fz, qcov, dcov, kw)):
             np.maximum.at(best[row], owner, values)
-        cover, domain, _ = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids)
-        (_, _, units_found) = self._entry_terms.overlap(cand.astype(np.int64), q.unit_ids)
+        cover, domain, units_found = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids)
         relative = pre[cand] / max(float(pre[cand].max()), 1e-9)
         feats = np.stack([bm_t[cand], bm_g[cand], relative, best[0], best[1],
                           cover / max(q.weight, 1e-9), best[2], best[3], best[4],

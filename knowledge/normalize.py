@@ -136,10 +136,18 @@ def _drop_char(ch: str, *, after_nfkc: bool = True) -> bool:
     return False
 
 
+# Text made only of these needs no per-character work (most messages): printable ASCII,
+# Hangul syllables, the middle dot.
+_PLAIN_RE = re.compile("[\u0020-\u007e\uac00-\ud7a3\u00b7]*")
+
+
 def normalize(text: str) -> str:
     """Canonical Unicode form of ``text`` (see module docstring). Never raises on str input."""
     if not text:
         return ""
+    if _PLAIN_RE.fullmatch(text):
+        text = _PUNCT_RUN_RE.sub(r"\1", text.lower())
+        return _WS_RE.sub(" ", text).strip()
     chars = []
     for ch in text:
         mapped = _PRE_MAP.get(ch)
