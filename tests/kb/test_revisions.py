@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import select
 
 from api.db import sync_url
 from api.errors import Conflict, NotFound, Unprocessable
