@@ -129,13 +129,14 @@ async def queue(principal: StaffPrincipal, session: SessionDep, now: NowDep,
                 q: Annotated[str | None, Query(max_length=100)] = None,
                 limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> QueuePageOut:
-    """The queue: own centre for agents, all (or ``center``) for admins; in due order."""
+    """The queue: own centre for agents, all (or ``center``) for admins; in due order (``status=all``: newest
+    first). Filters combine; ``q`` matches the ticket number, company name, question text or business number."""
     page = await service.list_queue(session, staff=principal.staff, status=status, overdue=overdue, mine=mine,
                                     unassigned=unassigned, center_code=center, q=q, limit=limit, offset=offset,
                                     now=now)
     return QueuePageOut(items=[TicketOut.of(i.ticket, center_code=i.center_code, center_name=i.center_name,
                                             assignee_name=i.assignee_name, now=now) for i in page.items],
-                        total=page.total, limit=page.limit, offset=page.offset)
+                        total=page.total, total_capped=page.total_capped, limit=page.limit, offset=page.offset)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetailOut)

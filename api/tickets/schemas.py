@@ -126,7 +126,8 @@ class TicketCreatedOut(TicketOut):
 
 class QueuePageOut(BaseModel):
     items: list[TicketOut]
-    total: int
+    total: int = Field(description="matching tickets, counted up to 10,000")
+    total_capped: bool = Field(description="true when more than 10,000 tickets match (total is then 10,000)")
     limit: int
     offset: int
 

@@ -47,6 +47,7 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 NUMBER_PREFIX = "SF"
 QUEUE_STATUSES = ("active", "open", "assigned", "resolved", "all")
 MAX_PAGE = 100
+COUNT_CAP = 10_000
 
 # Spelled exactly as the partial indexes' predicate (api.tickets.models.ACTIVE_PREDICATE), inline rather
 # than as a bound parameter, so that PostgreSQL can match the query to those indexes.
@@ -86,11 +87,13 @@ _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 def clean_text(value: str | None) -> str:
-    """NFC, CRLF → LF, control characters (incl. NUL, which PostgreSQL refuses) removed, outer space stripped."""
+    """NFC, CRLF → LF, control characters (incl. NUL, which PostgreSQL refuses) and lone surrogates (which
+    cannot be stored as UTF-8) removed, outer space stripped."""
     if not value:
         return ""
-    value = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in value if ch in _ALLOWED_CONTROLS or unicodedata.category(ch) != "Cc").strip()
+    value = "".join(ch for ch in value if ch in _ALLOWED_CONTROLS or ch == "\r"
+                    or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 def _bounded(value: str | None, *, limit: int, code: str, what: str, required: bool = False) -> str | None:
@@ -305,9 +308,10 @@ class QueueItem:
 @dataclass
 class QueuePage:
     items: list[QueueItem]
-    total: int
+    total: int  # at most COUNT_CAP
     limit: int
     offset: int
+    total_capped: bool = False  # True: there are more than COUNT_CAP matching tickets
 
 
 def _like_pattern(q: str) -> str:
@@ -330,7 +334,8 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
                      mine: bool = False, unassigned: bool = False, center_code: str | None = None,
                      q: str | None = None, limit: int = 50, offset: int = 0,
                      now: datetime | None = None) -> QueuePage:
-    """A page of the queue ``staff`` may see, in due order (most recent first for ``status="resolved"``).
+    """A page of the queue ``staff`` may see, in due order (latest due first for ``status="resolved"``, newest
+    first for ``status="all"``). ``total`` counts at most ``COUNT_CAP`` tickets (``total_capped`` beyond).
 
     ``status``: ``active`` (default: open and assigned), ``open``, ``assigned``, ``resolved``, ``all``.
     ``overdue``: past the first-response due time without an answer, or past the resolution due time.
@@ -344,6 +349,7 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise Unprocessable(f"limit은 1~{MAX_PAGE}, offset은 0 이상이어야 합니다.", code="invalid_page")
     conditions = []
+    center_code = clean_text(center_code)
     if center_code:
         center = await get_center_by_code(session, center_code)
         if not staff.is_admin and center.id != staff.center_id:
@@ -366,7 +372,9 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
         if len(query) > MAX_QUERY_CHARS:
             raise Unprocessable(f"검색어는 {MAX_QUERY_CHARS}자 이내로 입력해 주세요.", code="query_too_long")
         conditions.append(_search_condition(query))
-    if status == "resolved":
+    if status == "all":
+        order = (Ticket.id.desc(),)  # a history view: newest first
+    elif status == "resolved":
         order = (Ticket.first_response_due.desc(), Ticket.id.desc())
     else:
         order = (Ticket.first_response_due, Ticket.id)
@@ -375,13 +383,16 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
         .join(Center, Center.id == Ticket.center_id)
         .outerjoin(Staff, Staff.id == Ticket.assignee_id)
         .where(*conditions).order_by(*order).limit(limit).offset(offset))).all()
-    if offset == 0 and len(rows) < limit:
-        total = len(rows)
+    if len(rows) < limit and (rows or offset == 0):
+        total = offset + len(rows)
     else:
-        total = await session.scalar(select(func.count()).select_from(Ticket).where(*conditions))
+        # Counting a million resolved tickets costs more than the page itself: count up to a cap.
+        capped = select(Ticket.id).where(*conditions).limit(COUNT_CAP + 1).subquery()
+        total = await session.scalar(select(func.count()).select_from(capped))
     items = [QueueItem(ticket=t, center_code=code, center_name=name, assignee_name=assignee)
              for t, code, name, assignee in rows]
-    return QueuePage(items=items, total=total, limit=limit, offset=offset)
+    return QueuePage(items=items, total=min(total, COUNT_CAP), limit=limit, offset=offset,
+                     total_capped=total > COUNT_CAP)
 
 
 # --- one ticket -------------------------------------------------------------------------------------------
@@ -513,7 +524,7 @@ async def transfer_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
     ticket = await _ticket_for_staff(session, staff, ticket_id, lock=True)
     if ticket.status == "resolved":
         raise TicketResolved("답변 완료된 문의는 이관할 수 없습니다. 먼저 다시 열어 주세요.")
-    target = await get_center_by_code(session, center_code)
+    target = await get_center_by_code(session, clean_text(center_code))
     if target.id == ticket.center_id:
         raise Unprocessable("이미 그 센터의 문의입니다. 다른 센터를 골라 주세요.", code="same_center")
     source = await session.get(Center, ticket.center_id)
@@ -635,6 +646,10 @@ def _check_attachment(attachment: dict | None) -> dict | None:
         raise Unprocessable("첨부 정보 형식이 올바르지 않습니다.", code="invalid_attachment") from exc
     if len(encoded) > MAX_ATTACHMENT_JSON_CHARS:
         raise Unprocessable("첨부 정보가 너무 큽니다.", code="invalid_attachment")
+    try:
+        encoded.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Unprocessable("첨부 정보 형식이 올바르지 않습니다.", code="invalid_attachment") from exc
     if "\\u0000" in encoded:
         raise Unprocessable("첨부 정보 형식이 올바르지 않습니다.", code="invalid_attachment")
     return attachment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -200,3 +201,22 @@ async def test_out_of_range_ids_are_422_not_500(client, service_headers, make_st
     _, agent = await make_staff("agent", "seoul")
     assert (await client.get(f"/api/v1/tickets/{2**70}", headers=agent)).status_code == 422
     assert (await client.get("/api/v1/tickets/0", headers=agent)).status_code == 422
+
+
+async def test_nul_and_lone_surrogates_never_reach_the_database(client, service_headers, make_staff, db):
+    def post(url, body, headers):  # ASCII JSON, so that "\\ud800" escapes get through the client
+        return client.post(url, content=json.dumps(body), headers={**headers, "content-type": "application/json"})
+
+    r = await post("/api/v1/tickets", {"chat_id": 1, "address": "서울 금천구", "text": "질문\x00",
+                                       "company_name": "회사\x00", "contact_name": "\x00"}, service_headers)
+    assert r.status_code == 201, r.text
+    row = await db.get(Ticket, r.json()["id"])
+    assert row.text == "질문" and row.company_name == "회사" and row.contact_name is None
+    surrogate = await post("/api/v1/tickets", {"chat_id": 1, "address": "서울 금천구", "text": "질문\ud800"},
+                           service_headers)
+    assert surrogate.status_code == 422 and surrogate.json()["error"] == "validation_error"
+    _, agent = await make_staff("agent", "seoul")
+    for params in ({"center": "\x00"}, {"q": "\x00"}):
+        assert (await client.get("/api/v1/tickets", headers=agent, params=params)).status_code in (200, 404)
+    transfer = await post(f"/api/v1/tickets/{row.id}/transfer", {"center": "bu\x00san", "reason": "사유\x00"}, agent)
+    assert transfer.status_code == 200 and transfer.json()["center"]["code"] == "busan"  # NUL stripped
