@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -319,7 +320,12 @@ def _like_pattern(q: str) -> str:
     return f"%{escaped}%"
 
 
+_NUMBER_RE = re.compile(rf"{NUMBER_PREFIX}-\d{{4}}-\d{{6,}}")
+
+
 def _search_condition(q: str):
+    if _NUMBER_RE.fullmatch(q.upper()):  # a ticket number is unambiguous: one unique-index lookup
+        return Ticket.number == q.upper()
     conditions = [Ticket.number == q.upper(), Ticket.company_name.ilike(_like_pattern(q), escape="\\"),
                   Ticket.text.ilike(_like_pattern(q), escape="\\")]
     digits = "".join(ch for ch in q if ch.isdigit())
