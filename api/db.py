@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -79,6 +81,10 @@ def async_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+SQLITE_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, a busy timeout, WAL, and transactions SQLAlchemy controls (savepoints work)."""
 
@@ -93,7 +99,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+        # A transaction that reads and later writes fails at once ("database is locked") when another writer
+        # committed in between; writing requests therefore take the write lock up front and wait their turn.
+        immediate = conn.get_execution_options().get(SQLITE_BEGIN_IMMEDIATE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
@@ -115,9 +124,15 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the handler succeeds, rolled back when it raises."""
+    """One session per request: committed when the handler succeeds, rolled back when it raises.
+
+    Use it through ``SessionDep`` (function scope), so the commit happens before the response is sent: a client
+    never sees a success whose commit then failed.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        if request.method not in SAFE_METHODS and session.bind.dialect.name == "sqlite":
+            await session.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
         try:
             yield session
         except BaseException:
@@ -125,3 +140,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.security import constant_time_equals, decode_access_token, password_stamp
 from api.config import Settings
-from api.db import get_session
+from api.db import SessionDep
 from api.errors import Forbidden, Unauthorized
 from api.staff.models import Staff
 from api.staff.service import get_active_staff
@@ -67,7 +67,7 @@ async def principal_from_token(session: AsyncSession, settings: Settings, token:
     return Principal("staff", staff)
 
 
-async def get_principal(request: Request, session: Annotated[AsyncSession, Depends(get_session)]) -> Principal:
+async def get_principal(request: Request, session: SessionDep) -> Principal:
     """The caller; anonymous when no Authorization header is sent, 401 when one is sent and invalid."""
     token = _bearer(request)
     if token is None:
@@ -108,4 +108,3 @@ ServicePrincipal = Annotated[Principal, Depends(require_service)]
 StaffPrincipal = Annotated[Principal, Depends(require_staff)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 AuthenticatedPrincipal = Annotated[Principal, Depends(require_authenticated)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -63,11 +63,6 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
         raise Unprocessable(f"질문이 너무 깁니다. {service.MAX_QUESTION_CHARS}자 이내로 줄여 주세요. (지금 {len(text)}자)",
                             code="validation_error")
     matcher = await get_cache(request.app).get(session)
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        # End the read-only transaction before writing the log: on SQLite a transaction that read and then
-        # writes fails at once ("database is locked") when another request committed in between, whereas
-        # one that starts with the write waits for its turn.
-        await session.commit()
     result = await asyncio.to_thread(matcher.match, text, today=service.kst_today())
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     log = await service.log_ask(session, text=text, result=result, chat_id=body.chat_id, channel=channel)
