@@ -120,6 +120,7 @@ def make_staff(db: AsyncSession):
         name = username or f"{role}-{center or 'all'}-{next(counter)}"
         staff = await create_staff(db, username=name, password=password, role=role,
                                    center_code=center if role == "agent" or center else None)
+        await db.commit()  # a savepoint: survives a later error response's rollback, undone after the test
         return staff, bearer_for(staff)
 
     return factory
