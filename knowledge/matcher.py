@@ -35,7 +35,7 @@ import datetime as dt
 import math
 import re
 import threading
-from collections import Counter
+from array import array
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -199,16 +199,17 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 class _Csr:
     """Rows of ids (sorted, unique) with a weight per id: ``weights[k][id]``."""
 
-    def __init__(self, rows: list[list[int]], *weights: np.ndarray, n_ids: int | None = None):
-        lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
-        self.ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    def __init__(self, lengths: np.ndarray, ids: np.ndarray, *weights: np.ndarray, n_ids: int):
+        """``lengths[r]`` ids per row, ``ids`` all rows' ids one after the other."""
+        lengths = np.asarray(lengths, np.int64)
+        self.ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.ptr[1:])
-        self.ids = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(lengths.sum()))
-        self.n_ids = n_ids if n_ids is not None else (int(self.ids.max()) + 1 if len(self.ids) else 0)
+        self.ids = np.asarray(ids, np.int32)
+        self.n_ids = n_ids
         self.w = [w[self.ids].astype(np.float32) for w in weights]
         self.total = []
         for w in self.w:
-            total = np.zeros(len(rows), np.float32)
+            total = np.zeros(len(lengths), np.float32)
             nonempty = lengths > 0
             if nonempty.any():
                 total[nonempty] = np.add.reduceat(w, self.ptr[:-1][nonempty])
@@ -246,23 +247,21 @@ class _Csr:
 class _Postings:
     """Inverted index for entry-level BM25: term id -> (entry indices, weights), as CSR."""
 
-    def __init__(self, entry_counts: list[Counter], n_terms: int):
-        n = len(entry_counts)
-        lengths = np.array([sum(c.values()) for c in entry_counts], dtype=np.float64)
+    def __init__(self, entries: np.ndarray, terms: np.ndarray, tfs: np.ndarray, n: int,
+                 n_terms: int):
+        """One row per (entry, term) pair with its frequency ``tfs`` in the entry."""
+        lengths = np.bincount(entries, weights=tfs, minlength=n) if n else np.zeros(0)
         avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
-        terms = np.fromiter((t for c in entry_counts for t in c), np.int64)
-        tfs = np.fromiter((f for c in entry_counts for f in c.values()), np.float64, len(terms))
-        owners = np.repeat(np.arange(n), [len(c) for c in entry_counts]) if n else np.zeros(0, np.int64)
         order = np.argsort(terms, kind="stable")
-        terms, tfs, owners = terms[order], tfs[order], owners[order]
+        terms, tfs, entries = terms[order], tfs[order].astype(np.float64), entries[order]
         self.df = np.bincount(terms, minlength=n_terms)
         self.ptr = np.zeros(n_terms + 1, np.int64)
         np.cumsum(self.df, out=self.ptr[1:])
         self.n = n
         self.idf = _idf(self.df, max(n, 1))
         self.unknown_idf = float(_idf(np.array([0]), max(n, 1))[0])
-        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[owners] / avg)
-        self.entries = owners.astype(np.int32)
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[entries] / avg)
+        self.entries = entries.astype(np.int32)
         self.weights = (self.idf[terms] * tfs * (BM25_K1 + 1) / (tfs + norm)).astype(np.float32)
         self._limit = PREFILTER_MAX_DF * n if n >= 20 else float("inf")
 
@@ -381,23 +380,38 @@ class Matcher:
             ends.append(len(texts))
         analysed = morph.terms_many(texts)
 
+        # Flat arrays (a Python list or Counter per text costs ~10x the memory at 50k entries).
         vocab, gvocab = _Vocab(), _Vocab()
-        doc_terms: list[list[int]] = []
-        doc_grams: list[list[int]] = []
         self._doc_compact: list[str] = []
-        for text, (units, comps) in zip(texts, analysed):
-            doc_terms.append(sorted({vocab.add(t) for t in (*units, *comps)}))
+        t_ids, t_len, g_ids, g_len = array("i"), array("q"), array("i"), array("q")
+        et_ent, et_ids, eg_ent, eg_ids = array("i"), array("i"), array("i"), array("i")
+        unit_ids: set[int] = set()
+        for d, (text, (units, comps)) in enumerate(zip(texts, analysed)):
+            e = doc_entry[d]
+            ids = [vocab.add(t) for t in units]
+            unit_ids.update(ids)
+            ids += [vocab.add(t) for t in comps]
+            unique = sorted(set(ids))
+            t_ids.extend(unique)
+            t_len.append(len(unique))
+            et_ids.extend(ids)
+            et_ent.extend([e] * len(ids))
             c = compact(text, cleaned=True)
             self._doc_compact.append(c)
-            doc_grams.append(sorted({gvocab.add(g) for g in _grams(c)}))
+            gids = [gvocab.add(g) for g in _grams(c)]
+            unique = sorted(set(gids))
+            g_ids.extend(unique)
+            g_len.append(len(unique))
+            eg_ids.extend(gids)
+            eg_ent.extend([e] * len(gids))
+        del analysed
         self._vocab, self._gvocab = vocab.ids, gvocab.ids
+        nv, ng = len(vocab.ids), len(gvocab.ids)
+        t_ids_a = np.frombuffer(t_ids, np.int32) if len(t_ids) else np.zeros(0, np.int32)
+        g_ids_a = np.frombuffer(g_ids, np.int32) if len(g_ids) else np.zeros(0, np.int32)
         nd = max(len(texts), 1)
-        df = np.zeros(len(vocab.ids), np.int64)
-        for row in doc_terms:
-            df[row] += 1
-        gdf = np.zeros(len(gvocab.ids), np.int64)
-        for row in doc_grams:
-            gdf[row] += 1
+        df = np.bincount(t_ids_a, minlength=nv)
+        gdf = np.bincount(g_ids_a, minlength=ng)
         self._idf = _idf(df, nd)
         self._gidf = _idf(gdf, nd)
         self._unknown_idf = float(_idf(np.array([0]), nd)[0]) * UNKNOWN_TERM_WEIGHT
@@ -406,35 +420,40 @@ class Matcher:
         bg = self._background
         r_kb = (df + 0.5) / (nd + 1)
         r_bg = np.array([(bg.df(t) + 0.5) / (bg.documents + 1) for t in vocab.ids], np.float64)
-        self._spec = r_kb / (r_kb + r_bg) if bg.documents else np.ones(len(vocab.ids))
-        r0 = 0.5 / (nd + 1)
+        self._spec = r_kb / (r_kb + r_bg) if bg.documents else np.ones(nv)
+        self._r0 = 0.5 / (nd + 1)
         self._bg_rate = lambda term: (bg.df(term) + 0.5) / (bg.documents + 1)
-        self._r0 = r0
         self._domain_idf = self._idf * self._spec
-        self._docs = _Csr(doc_terms, self._idf, n_ids=len(vocab.ids))
-        self._gdocs = _Csr(doc_grams, self._gidf, n_ids=len(gvocab.ids))
+        self._docs = _Csr(np.frombuffer(t_len, np.int64) if len(t_len) else np.zeros(0, np.int64),
+                          t_ids_a, self._idf, n_ids=nv)
+        self._gdocs = _Csr(np.frombuffer(g_len, np.int64) if len(g_len) else np.zeros(0, np.int64),
+                           g_ids_a, self._gidf, n_ids=ng)
         self._doc_entry = np.asarray(doc_entry, np.int32)
         self._doc_question = np.asarray(doc_question, bool)
         self._entry_start = np.asarray(starts, np.int64)
         self._entry_end = np.asarray(ends, np.int64)
 
-        # Entry level: BM25 postings (terms with counts over all the entry's texts) and
-        # the entry's vocabulary (for coverage).
+        # Entry level: BM25 postings (terms counted over all the entry's texts) and the
+        # entry's vocabulary (for coverage).
         ne = len(self.entries)
-        term_counts = [Counter() for _ in range(ne)]
-        gram_counts = [Counter() for _ in range(ne)]
-        for d, (units, comps) in enumerate(analysed):
-            e = doc_entry[d]
-            term_counts[e].update(vocab.ids[t] for t in (*units, *comps))
-            gram_counts[e].update(gvocab.ids[g] for g in _grams(self._doc_compact[d]))
-        self._post = _Postings(term_counts, len(vocab.ids))
-        self._gpost = _Postings(gram_counts, len(gvocab.ids))
-        is_unit = np.zeros(len(vocab.ids), np.float64)  # to count the query units found
-        for units, _ in analysed:
-            for t in units:
-                is_unit[vocab.ids[t]] = 1.0
-        self._entry_terms = _Csr([sorted(c) for c in term_counts], self._idf, self._domain_idf,
-                                 is_unit, n_ids=len(vocab.ids))
+
+        def entry_pairs(ent: array, ids: array, n_ids: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            if not len(ids):
+                return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+            key = np.frombuffer(ent, np.int32).astype(np.int64) * n_ids + np.frombuffer(ids, np.int32)
+            uniq, counts = np.unique(key, return_counts=True)
+            return uniq // n_ids, uniq % n_ids, counts
+
+        e_ent, e_term, e_tf = entry_pairs(et_ent, et_ids, max(nv, 1))
+        del et_ent, et_ids
+        self._post = _Postings(e_ent, e_term, e_tf, ne, nv)
+        is_unit = np.zeros(nv, np.float64)  # to count the query units found
+        is_unit[list(unit_ids)] = 1.0
+        self._entry_terms = _Csr(np.bincount(e_ent, minlength=ne), e_term, self._idf,
+                                 self._domain_idf, is_unit, n_ids=nv)
+        e_ent, e_gram, e_gtf = entry_pairs(eg_ent, eg_ids, max(ng, 1))
+        del eg_ent, eg_ids
+        self._gpost = _Postings(e_ent, e_gram, e_gtf, ne, ng)
 
         far = dt.date.max.toordinal()
         self._valid_from = np.array([e.valid_from.toordinal() if e.valid_from else 0
