@@ -7,10 +7,9 @@ whatever the failed request had flushed before the request's session commits.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -28,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.centers.models import Center
 from api.console import security
 from api.db import get_session, utcnow
-from api.errors import Forbidden, HotlineError, NotFound, Unauthorized
+from api.errors import Forbidden, HotlineError, Unauthorized, Unprocessable
 
 BASE = Path(__file__).resolve().parent
 TEMPLATES_DIR = BASE / "templates"
@@ -160,7 +159,6 @@ env.filters["duration"] = fmt_duration
 env.filters["bhours"] = fmt_business_hours
 env.filters["due"] = due_view
 env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.0f}%"
-env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
 env.globals["csrf_field"] = _csrf_field
 
 STATUS_LABELS = {"open": "접수", "assigned": "처리 중", "resolved": "해결됨"}
@@ -278,7 +276,11 @@ class ConsoleRoute(APIRoute):
 
 # -- dependencies ------------------------------------------------------------------------------------
 
-async def console_db(request: Request, db: Annotated[AsyncSession, Depends(get_session)]) -> AsyncSession:
+async def console_db(request: Request,
+                     db: Annotated[AsyncSession, Depends(get_session, scope="function")]) -> AsyncSession:
+    """The request's session. Function scope: it commits when the handler returns, *before* the response is
+    sent, so the page a redirect leads to already sees the change (FastAPI's default for dependencies with
+    yield is to clean up after the response has gone out)."""
     request.state.console_db = db
     return db
 
@@ -352,8 +354,6 @@ def page_window(page: int, pages: int, width: int = 2) -> list[int]:
 
 
 def parse_date(value: str | None, field: str) -> date | None:
-    from api.errors import Unprocessable
-
     value = (value or "").strip()
     if not value:
         return None
@@ -364,8 +364,6 @@ def parse_date(value: str | None, field: str) -> date | None:
 
 
 def parse_int(value: str | None, field: str, *, required: bool = False) -> int | None:
-    from api.errors import Unprocessable
-
     value = (value or "").strip()
     if not value:
         if required:
@@ -377,9 +375,5 @@ def parse_int(value: str | None, field: str, *, required: bool = False) -> int |
         raise Unprocessable(f"{field}은(는) 숫자로 입력해 주세요.") from None
 
 
-def not_found(detail: str = "요청한 항목을 찾을 수 없습니다.") -> NotFound:
-    return NotFound(detail)
-
-
 __all__ = ["AdminUser", "ConsoleDB", "ConsoleRoute", "CurrentUser", "PostAdmin", "PostUser", "UserView", "env",
-           "error_page", "redirect", "render", "safe_next", "timedelta"]
+           "error_page", "redirect", "render", "safe_next"]

@@ -120,7 +120,7 @@ async def test_dashboard_page(admin_client, db):
     page = await admin_client.get("/console/dashboard?days=7")
     assert page.status_code == 200
     html = text_of(page)
-    assert "센터별 현황" in html and "서울 스마트제조혁신센터" in html and "지식베이스 응답 결과" in html
+    assert "센터별 현황" in html and ">서울</a>" in html and "지식베이스 응답 결과" in html
     assert "기간 내 질문 2건" in html and "답변 1건 (50%)" in html and "상담 연결 1건 (50%)" in html
     assert '<svg class="chart"' in html and 'class="badge overdue">1<' in html
     assert (await admin_client.get("/console/dashboard?days=90")).status_code == 200

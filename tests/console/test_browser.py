@@ -1,0 +1,253 @@
+"""The console in a real browser: Debian's chromium driven by Playwright against the app served by uvicorn.
+
+Set ``HOTLINE_SCREENSHOT_DIR`` to keep desktop and phone-width screenshots of the pages visited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from api.app import create_app
+from api.console.models import CannedResponse
+from api.db import make_engine, make_sessionmaker
+from api.kb.models import KbEntry, KbRevision
+from api.outbox.models import OutboxMessage
+from api.staff.service import create_staff
+from api.tickets.models import Ticket
+from tests.conftest import make_settings
+from tests.console.conftest import PASSWORD, make_entry, make_ticket
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run"]
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+                                reason="Debian's chromium is not installed (scripts/ensure-chromium installs it)")
+
+
+@dataclass
+class Site:
+    url: str
+    sessionmaker: object
+    tickets: dict
+    users: dict
+
+    async def scalar(self, statement):
+        async with self.sessionmaker() as session:
+            return await session.scalar(statement)
+
+    async def scalars(self, statement):
+        async with self.sessionmaker() as session:
+            return list((await session.scalars(statement)).all())
+
+
+async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, int]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the console did not start")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the console did not start in time")
+        await asyncio.sleep(0.02)
+    return server, task, server.servers[0].sockets[0].getsockname()[1]
+
+
+@pytest.fixture
+async def site(fresh_database_url):
+    engine = make_engine(fresh_database_url)
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker() as db:
+        agent = await create_staff(db, username="seoul.agent", password=PASSWORD, role="agent", center_code="seoul",
+                                   display_name="서울 상담원")
+        admin = await create_staff(db, username="hq.admin", password=PASSWORD, role="admin", display_name="본부 관리자")
+        await make_entry(db, author=admin)
+        first = await make_ticket(db, "seoul", chat_id=7001, text="스마트공장 구축하면 국비 얼마나 나오나요?",
+                                  company_name="가산정밀", contact_name="김대표", phone="010-2222-3333",
+                                  candidates=[{"entry_id": "ratio-government", "topic": "support-ratio",
+                                               "title": "정부지원 비율은 얼마인가요?", "score": 0.38}])
+        second = await make_ticket(db, "seoul", chat_id=7002, text="공장이 경기도 화성에 있는데 여기로 문의하면 되나요?",
+                                   company_name="화성테크")
+        busan = await make_ticket(db, "busan", chat_id=7003, text="부산 공장 MES 문의", company_name="녹산기계")
+        db.add(CannedResponse(center_id=first.center_id, title="공고 확인 안내",
+                              body="자세한 내용은 올해 스마트공장 보급·확산 사업 공고를 확인해 주세요."))
+        await db.commit()
+    app = create_app(make_settings(fresh_database_url))
+    server, task, port = await _serve(app)
+    try:
+        yield Site(url=f"http://127.0.0.1:{port}", sessionmaker=sessionmaker,
+                   tickets={"first": first, "second": second, "busan": busan},
+                   users={"agent": "seoul.agent", "admin": "hq.admin"})
+    finally:
+        server.should_exit = True
+        await task
+        await engine.dispose()
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        chromium = await p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
+                                           else shutil.which("chromium"), args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def shot(page, name: str) -> None:
+    folder = os.environ.get("HOTLINE_SCREENSHOT_DIR")
+    if not folder:
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        await page.set_viewport_size(size)
+        await page.screenshot(path=str(Path(folder) / f"{name}-{label}.png"), full_page=True)
+    await page.set_viewport_size(DESKTOP)
+
+
+async def sign_in(page, site: Site, who: str, *, start: str = "/console/queue") -> None:
+    await page.goto(site.url + start)
+    assert "/console/login" in page.url
+    await page.fill("input[name=username]", site.users[who])
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(site.url + start)
+
+
+async def test_agent_works_the_queue(site, browser):
+    context = await browser.new_context(viewport=DESKTOP, locale="ko-KR")
+    page = await context.new_page()
+    first, second, busan = site.tickets["first"], site.tickets["second"], site.tickets["busan"]
+    await sign_in(page, site, "agent")
+
+    # Only the own centre's tickets.
+    queue = page.locator("table.queue")
+    assert await queue.locator(f"tr[data-ticket='{first.number}']").count() == 1
+    assert await queue.locator(f"tr[data-ticket='{second.number}']").count() == 1
+    assert await page.locator(f"text={busan.number}").count() == 0
+    assert "서울 스마트제조혁신센터 대기열" in await page.inner_text("h1")
+    await shot(page, "queue")
+
+    # Claim and reply, with a canned response.
+    await page.click(f"a:has-text('{first.number}')")
+    await page.wait_for_url(f"{site.url}/console/tickets/{first.id}")
+    assert "정부지원 비율은 얼마인가요?" in await page.inner_text("body")  # what the bot tried
+    await page.click("button:has-text('담당 맡기')")
+    await page.wait_for_selector("text=내가 담당 중")
+    await page.select_option("select[data-canned-target]", label="공고 확인 안내")
+    body = await page.input_value("#reply-body")
+    assert body.startswith("자세한 내용은 올해 스마트공장")
+    await page.fill("#reply-body", "국비는 총사업비의 50% 이내입니다. " + body)
+    await shot(page, "ticket")
+    await page.click("button:has-text('답변 보내기')")
+    await page.wait_for_selector("text=답변을 보냈습니다")
+    assert await page.locator(".msg.staff:has-text('국비는 총사업비의 50% 이내입니다.')").count() == 1
+    queued = await site.scalars(select(OutboxMessage).where(OutboxMessage.kind == "staff_reply"))
+    assert len(queued) == 1 and queued[0].chat_id == 7001 and queued[0].status == "pending"
+    assert "국비는 총사업비의 50% 이내입니다." in queued[0].text
+
+    # Transfer the other one to the Gyeonggi centre.
+    await page.goto(f"{site.url}/console/tickets/{second.id}")
+    await page.click("summary:has-text('다른 센터로 이관')")
+    await page.select_option("select[name=center]", value="gyeonggi")
+    await page.fill("textarea[name=reason]", "공장 소재지가 경기도 화성시입니다.")
+    await page.click("button:has-text('이관')")
+    await page.wait_for_url(f"{site.url}/console/queue")
+    assert "문의를 이관했습니다" in await page.inner_text("body")
+    assert await page.locator(f"tr[data-ticket='{second.number}']").count() == 0
+    moved = await site.scalar(select(Ticket).where(Ticket.id == second.id))
+    assert moved.center_id != first.center_id and moved.assignee_id is None
+
+    # No admin pages, no other centre's ticket, even by URL.
+    response = await page.goto(f"{site.url}/console/admin/staff")
+    assert response.status == 403 and "관리자만 볼 수 있는 페이지입니다" in await page.inner_text("body")
+    response = await page.goto(f"{site.url}/console/kb")
+    assert response.status == 403
+    response = await page.goto(f"{site.url}/console/tickets/{busan.id}")
+    assert response.status == 404 and "문의를 찾을 수 없습니다" in await page.inner_text("body")
+    response = await page.goto(f"{site.url}/console/tickets/{second.id}")  # transferred away
+    assert response.status == 404
+    await context.close()
+
+
+async def test_admin_edits_previews_publishes_and_rolls_back(site, browser):
+    context = await browser.new_context(viewport=DESKTOP, locale="ko-KR")
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await sign_in(page, site, "admin", start="/console/kb")
+    await page.click("a:has-text('정부지원 비율은 얼마인가요?')")
+    await page.wait_for_url(f"{site.url}/console/kb/entries/ratio-government")
+
+    new_answer = "2026년 공고 기준으로 총사업비의 60% 이내를 정부가 지원해요. 올해 공고를 꼭 확인해 주세요."
+    await page.fill("textarea[name=answer]", new_answer)
+    await page.fill("input[name=note]", "2026년 비율 반영")
+    await page.click("button:has-text('저장 (게시 안 함)')")
+    await page.wait_for_selector("text=2판을 저장했습니다")
+
+    # Test a question against the draft before publishing.
+    await page.fill("input[name=question]", "정부 지원금 비율 알려주세요")
+    await page.click("button:has-text('테스트')")
+    await page.wait_for_selector(".preview-result")
+    result = await page.inner_text(".preview-result")
+    assert "정부 지원금 비율 알려주세요" in result and "신뢰도" in result and "ratio-government" in result
+    assert await page.input_value("textarea[name=answer]") == new_answer
+    await shot(page, "kb-edit")
+
+    await page.click("button:has-text('최신 2판 게시')")
+    await page.wait_for_selector("text=2판을 게시했습니다")
+    entry = await site.scalar(select(KbEntry).where(KbEntry.id == "ratio-government"))
+    live = await site.scalar(select(KbRevision).where(KbRevision.id == entry.published_revision_id))
+    assert live.number == 2 and live.answer == new_answer and live.author_label == "본부 관리자"
+
+    await page.click("a:has-text('변경 내용') >> nth=0")
+    await page.wait_for_selector("text=1판 → 2판")
+    assert "60% 이내" in await page.inner_text(".diff")
+    await page.go_back()
+
+    await page.click("li[data-revision='1'] button:has-text('이 판으로 되돌리기')")
+    await page.wait_for_selector("text=1판 내용으로 3판을 만들었습니다")
+    entry = await site.scalar(select(KbEntry).where(KbEntry.id == "ratio-government"))
+    live = await site.scalar(select(KbRevision).where(KbRevision.id == entry.published_revision_id))
+    first = await site.scalar(select(KbRevision).where(KbRevision.entry_id == "ratio-government",
+                                                       KbRevision.number == 1))
+    assert live.number == 3 and live.answer == first.answer
+
+    # The other admin pages render (and are kept for a look when screenshots are on).
+    for path, name in (("/console/queue", "admin-queue"), ("/console/dashboard", "dashboard"),
+                       ("/console/unanswered", "unanswered"), ("/console/admin/staff", "staff"),
+                       ("/console/admin/centers/seoul", "center")):
+        response = await page.goto(site.url + path)
+        assert response.status == 200, path
+        await shot(page, name)
+    await context.close()
+
+
+async def test_phone_width_menu_and_sign_out(site, browser):
+    context = await browser.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, site, "agent")
+    # The queue fits the screen: no horizontal scrolling.
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert not await page.locator("nav a:has-text('대기열')").is_visible()  # folded into the menu
+    await page.click("summary:has-text('메뉴')")
+    await page.click("button:has-text('로그아웃')")
+    await page.wait_for_selector("text=로그아웃했습니다")
+    response = await page.goto(site.url + "/console/queue")
+    assert "/console/login" in page.url and response.status == 200
+    await context.close()
