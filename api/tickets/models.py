@@ -16,8 +16,14 @@ UNANSWERED_PREDICATE = "status <> 'resolved' AND first_responded_at IS NULL AND 
 UNALERTED_PREDICATE = "status <> 'resolved' AND admin_alerted_at IS NULL"
 
 
-def _partial(name: str, *columns: str, where: str) -> Index:
-    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+# The queue's filters (mine/unassigned/overdue) read these; carried in the active-queue indexes (PostgreSQL
+# INCLUDE), a page's total is counted from the index alone.
+QUEUE_INCLUDE = ("assignee_id", "first_responded_at", "resolution_due")
+
+
+def _partial(name: str, *columns: str, where: str, include: tuple[str, ...] = ()) -> Index:
+    kwargs = {"postgresql_include": list(include)} if include else {}
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where), **kwargs)
 
 
 class Ticket(Base):
@@ -31,8 +37,9 @@ class Ticket(Base):
         Index("ix_tickets_queue", "center_id", "status", "first_response_due", "id"),
         Index("ix_tickets_status_due", "status", "first_response_due", "id"),
         # The default view: a centre's (or every centre's) tickets that are not resolved, in due order.
-        _partial("ix_tickets_active_center_due", "center_id", "first_response_due", "id", where=ACTIVE_PREDICATE),
-        _partial("ix_tickets_active_due", "first_response_due", "id", where=ACTIVE_PREDICATE),
+        _partial("ix_tickets_active_center_due", "center_id", "first_response_due", "id", where=ACTIVE_PREDICATE,
+                 include=QUEUE_INCLUDE),
+        _partial("ix_tickets_active_due", "first_response_due", "id", where=ACTIVE_PREDICATE, include=QUEUE_INCLUDE),
         # The scheduler's two sweeps.
         _partial("ix_tickets_unanswered_due", "first_response_due", where=UNANSWERED_PREDICATE),
         _partial("ix_tickets_unalerted_resolution_due", "resolution_due", where=UNALERTED_PREDICATE),
