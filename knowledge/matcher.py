@@ -181,6 +181,9 @@ def _grams(text: str) -> list[str]:
     return out
 
 
+_ANALYSIS_CHUNK = 4096
+
+
 class _Vocab:
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
@@ -378,7 +381,6 @@ class Matcher:
                 doc_entry.append(i)
                 doc_question.append(False)
             ends.append(len(texts))
-        analysed = morph.terms_many(texts)
 
         # Flat arrays (a Python list or Counter per text costs ~10x the memory at 50k entries).
         vocab, gvocab = _Vocab(), _Vocab()
@@ -386,7 +388,10 @@ class Matcher:
         t_ids, t_len, g_ids, g_len = array("i"), array("q"), array("i"), array("q")
         et_ent, et_ids, eg_ent, eg_ids = array("i"), array("i"), array("i"), array("i")
         unit_ids: set[int] = set()
-        for d, (text, (units, comps)) in enumerate(zip(texts, analysed)):
+        for d, text in enumerate(texts):
+            if d % _ANALYSIS_CHUNK == 0:  # analyse in chunks: Kiwi's output is bulky
+                analysed = morph.terms_many(texts[d:d + _ANALYSIS_CHUNK])
+            units, comps = analysed[d % _ANALYSIS_CHUNK]
             e = doc_entry[d]
             ids = [vocab.add(t) for t in units]
             unit_ids.update(ids)
@@ -404,7 +409,6 @@ class Matcher:
             g_len.append(len(unique))
             eg_ids.extend(gids)
             eg_ent.extend([e] * len(gids))
-        del analysed
         self._vocab, self._gvocab = vocab.ids, gvocab.ids
         nv, ng = len(vocab.ids), len(gvocab.ids)
         t_ids_a = np.frombuffer(t_ids, np.int32) if len(t_ids) else np.zeros(0, np.int32)
