@@ -56,7 +56,8 @@ async def test_overdue_tickets_are_marked_and_the_centre_told_once(db):
     report = await run_tick(db, now=kst(2026, 11, 23, 17))
     assert report.overdue_marked == 1  # `later`; the answered one is never overdue for its first response
     await db.refresh(answered)
-    assert answered.overdue_at is None
+    await db.refresh(later)
+    assert answered.overdue_at is None and later.overdue_at == kst(2026, 11, 23, 17)
 
 
 async def test_past_resolution_due_alerts_admins_once(db):
