@@ -1,0 +1,52 @@
+"""The bot's settings, from the environment (prefix ``HOTLINE_``) or ``.env``. The bot never imports ``api``."""
+
+from __future__ import annotations
+
+import hashlib
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_file=".env", extra="ignore")
+
+    telegram_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str | None = Field(default=None, description="default: derived from telegram_base_url")
+    api_url: str = "http://127.0.0.1:8000"
+    service_token: str = "dev-service-token"
+    webhook_secret: str | None = Field(default=None, description="X-Telegram-Bot-Api-Secret-Token; default: "
+                                       "derived from the bot and service tokens (the same in every process)")
+
+    # Long polling: seconds a getUpdates call waits for news.
+    poll_timeout: float = Field(default=10, ge=0)
+    # Outbox drain: seconds between leases when nothing was due, messages per lease, lease length.
+    outbox_interval: float = Field(default=1.0, gt=0)
+    outbox_batch: int = Field(default=20, ge=1, le=100)
+    outbox_lease_seconds: float = Field(default=60, ge=5, le=300)
+    # Calls to the API.
+    api_timeout: float = Field(default=10, gt=0)
+    api_retries: int = Field(default=2, ge=0)
+    api_retry_delay: float = Field(default=0.5, ge=0)
+    # An update that could not be handled because the API was down is retried after these delays (seconds).
+    deferred_retry_delays: tuple[float, ...] = (5, 15, 30, 60, 120, 300)
+    # Per-chat flood control: at most chat_rate_limit messages per chat_rate_window seconds.
+    chat_rate_limit: int = Field(default=12, ge=1)
+    chat_rate_window: float = Field(default=30, gt=0)
+    max_text_chars: int = Field(default=1000, ge=10)
+
+    def file_base_url(self) -> str:
+        if self.telegram_base_file_url:
+            return self.telegram_base_file_url
+        base = self.telegram_base_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file"
+
+    def secret_token(self) -> str:
+        """The webhook secret: configured, or the same derivation in every process of this deployment."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        seed = f"hotline-webhook:{self.telegram_token or ''}:{self.service_token}".encode()
+        return hashlib.sha256(seed).hexdigest()
