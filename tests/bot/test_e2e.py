@@ -397,3 +397,32 @@ async def test_webhook_mode_checks_the_secret_and_processes_once(fake_tg, start_
     await fake_tg.wait_for_message(me, "바로 질문")
     assert await count_to(fake_tg, me, "/status") == 1
     assert runner.webhook_port == port
+
+
+# --- the real process -----------------------------------------------------------------------------------------------
+
+
+async def test_hotline_bot_command_runs_and_stops_cleanly(fake_tg, live_api, tmp_path):
+    """``hotline bot`` as its own process (long polling), stopped with SIGTERM."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import SERVICE_TOKEN
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "HOTLINE_TELEGRAM_TOKEN": fake_tg.token,
+           "HOTLINE_TELEGRAM_BASE_URL": fake_tg.base_url, "HOTLINE_API_URL": live_api.url,
+           "HOTLINE_SERVICE_TOKEN": SERVICE_TOKEN, "HOTLINE_POLL_TIMEOUT": "1", "HOTLINE_OUTBOX_INTERVAL": "0.2"}
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "bot", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        me = owner()
+        await fake_tg.owner_says(me, "/start")
+        await fake_tg.wait_for_message(me, "바로 질문", timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 0, output.decode(errors="replace")[-2000:]
+    assert b"bot running: long polling" in output
