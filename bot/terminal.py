@@ -42,7 +42,7 @@ class TerminalChat:
         self.conversation = Conversation(api, max_text_chars=max_text_chars, channel="terminal")
         self.buttons: list[Button] = []
         self.drainer = OutboxDrainer(api, self._show_outbox, chat_id=chat_id, interval=outbox_interval)
-        self._queue: asyncio.Queue[Incoming | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[Incoming | str | None] = asyncio.Queue()
         self._n = 0
 
     def show(self, reply: Reply, *, who: str = "봇") -> None:
@@ -71,9 +71,11 @@ class TerminalChat:
     async def _work(self) -> None:
         """Handle inputs one by one; while the API is unreachable, keep the input and try again."""
         while True:
-            incoming = await self._queue.get()
-            if incoming is None:
+            item = await self._queue.get()
+            if item is None:
                 return
+            # A number presses a button of what was shown last: decided when it is handled, not when typed.
+            incoming = self.incoming(item) if isinstance(item, str) else item
             attempt = 0
             while True:
                 try:
@@ -100,7 +102,7 @@ class TerminalChat:
                     break
                 if not line.strip():
                     continue
-                await self._queue.put(self.incoming(line))
+                await self._queue.put(line)
         finally:
             await self._queue.put(None)
             await worker
