@@ -95,13 +95,13 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([0.743, 0.473, 4.172, 0.084, 0.298, 0.383, 0.429, -0.046, 1.715, 0.400, 1.695], np.float32)
-RANK_BIAS = -6.267
-CONFIDENCE_WEIGHTS = np.array([2.107, 0.900, -0.085, -1.437, -0.750, 0.023, 1.266, -0.681, 2.427, 1.766, 3.633, -0.879, 2.418, -0.307, 0.062, 2.031, 1.467, 1.226], np.float32)
-CONFIDENCE_BIAS = -7.034
+RANK_WEIGHTS = np.array([0.886, 0.607, 4.406, 0.302, 0.360, 0.523, 0.559, -0.086, 2.066, 0.446, 1.359], np.float32)
+RANK_BIAS = -6.753
+CONFIDENCE_WEIGHTS = np.array([2.101, 1.083, 0.060, -1.200, -0.947, 0.171, 1.454, -1.105, 2.997, 2.088, 3.165, -1.088, 2.305, -0.485, 0.362, 2.033, 1.985, 1.303], np.float32)
+CONFIDENCE_BIAS = -7.974
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
-ANSWER_MIN_CONFIDENCE = 0.65
+ANSWER_MIN_CONFIDENCE = 0.68
 # An answer needs at least this many distinct content units of the query found in the
 # entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
 ANSWER_MIN_UNITS = 2
