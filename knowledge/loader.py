@@ -309,7 +309,8 @@ def load_topics(topics_file: str | os.PathLike[str] | None = None) -> dict[str, 
 
 # --------------------------------------------------------------------------- checking
 
-def _valid_url(url: str) -> bool:
+def valid_url(url: str) -> bool:
+    """An absolute http(s) link with a dotted host."""
     if not url or any(c.isspace() for c in url):
         return False
     try:
@@ -367,7 +368,7 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
             add("missing-field", "missing source.title")
         if not entry.source_url:
             add("missing-source-url", "missing source.url")
-        elif not _valid_url(entry.source_url):
+        elif not valid_url(entry.source_url):
             add("invalid-source-url", f"source.url {entry.source_url!r} is not an http(s) link")
         if len(entry.answer) > MAX_ANSWER_CHARS:
             add("answer-too-long",

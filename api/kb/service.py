@@ -20,7 +20,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
@@ -32,7 +31,7 @@ from api.db import utcnow
 from api.errors import Conflict, NotFound, Unprocessable
 from api.kb.models import AskLog, KbEntry, KbEvent, KbRevision, KbSynonym
 from api.staff.models import Staff
-from knowledge.loader import MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, load_topics
+from knowledge.loader import MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, load_topics, valid_url
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.normalize import clean, compact
 
@@ -109,17 +108,6 @@ def known_topics() -> dict[str, str] | None:
     return _topics_cache[1]
 
 
-def _valid_url(url: str) -> bool:
-    if not url or any(c.isspace() for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    host = parts.hostname or ""
-    return parts.scheme in ("http", "https") and "." in host and not host.startswith(".")
-
-
 def _text_list(values: Any, *, what: str, max_chars: int, max_items: int) -> tuple[str, ...]:
     if values is None:
         return ()
@@ -158,7 +146,7 @@ def _normalised(e: Entry) -> Entry:
     if topics is not None and e.topic not in topics:
         raise Unprocessable(f"알 수 없는 주제입니다: {e.topic}")
     source_url = (e.source_url or "").strip()
-    if source_url and not _valid_url(source_url):
+    if source_url and not valid_url(source_url):
         raise Unprocessable("출처 링크는 http:// 또는 https://로 시작하는 주소여야 합니다.")
     if e.year is not None and not 2000 <= e.year <= 2100:
         raise Unprocessable("사업연도가 올바르지 않습니다.")

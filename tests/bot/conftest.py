@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,22 +24,9 @@ from bot.main import BotRunner
 from tests import dbutil
 from tests.bot.fake_telegram import FakeTelegram
 from tests.conftest import SERVICE_TOKEN, bearer_for, make_settings
+from tests.servers import serve
 
 _ids = itertools.count(1)
-
-
-async def serve(app, *, host: str = "127.0.0.1") -> tuple[uvicorn.Server, asyncio.Task, int]:
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("server did not start")
-        if time.monotonic() > deadline:
-            raise RuntimeError("server did not start in time")
-        await asyncio.sleep(0.02)
-    return server, task, server.servers[0].sockets[0].getsockname()[1]
 
 
 class _WriteSession:

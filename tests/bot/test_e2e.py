@@ -28,7 +28,8 @@ from bot import texts
 
 # PTB itself reads RetryAfter.retry_after (deprecated int) when Telegram answers 429.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-from tests.bot.conftest import LiveApi, eventually, find_question, serve
+from tests.bot.conftest import LiveApi, eventually, find_question
+from tests.servers import serve
 
 _owners = itertools.count(5_000_000_001)
 _groups = itertools.count(-1_001_000_000_001, -1)

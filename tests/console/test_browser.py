@@ -8,12 +8,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from api.app import create_app
@@ -24,6 +22,7 @@ from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
 from api.tickets.models import Ticket
 from tests.conftest import make_settings
+from tests.servers import serve
 from tests.console.conftest import PASSWORD, make_entry, make_ticket
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,20 +51,6 @@ class Site:
             return list((await session.scalars(statement)).all())
 
 
-async def _serve(app) -> tuple[uvicorn.Server, asyncio.Task, int]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the console did not start")
-        if time.monotonic() > deadline:
-            raise RuntimeError("the console did not start in time")
-        await asyncio.sleep(0.02)
-    return server, task, server.servers[0].sockets[0].getsockname()[1]
-
-
 @pytest.fixture
 async def site(fresh_database_url):
     engine = make_engine(fresh_database_url)
@@ -86,7 +71,7 @@ async def site(fresh_database_url):
                               body="자세한 내용은 올해 스마트공장 보급·확산 사업 공고를 확인해 주세요."))
         await db.commit()
     app = create_app(make_settings(fresh_database_url))
-    server, task, port = await _serve(app)
+    server, task, port = await serve(app)
     try:
         yield Site(url=f"http://127.0.0.1:{port}", sessionmaker=sessionmaker,
                    tickets={"first": first, "second": second, "busan": busan},
