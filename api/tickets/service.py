@@ -141,7 +141,7 @@ def is_overdue(ticket: Ticket, now: datetime) -> bool:
     return (ticket.first_responded_at is None and ticket.first_response_due <= now) or ticket.resolution_due <= now
 
 
-def _overdue_condition(now: datetime):
+def overdue_condition(now: datetime):
     return and_(NOT_RESOLVED, or_(and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due <= now),
                                   Ticket.resolution_due <= now))
 
@@ -368,7 +368,7 @@ async def list_queue(session: AsyncSession, *, staff: Staff, status: str | None 
     elif status != "all":
         conditions.append(Ticket.status == status)
     if overdue:
-        conditions.append(_overdue_condition(now))
+        conditions.append(overdue_condition(now))
     if mine:
         conditions.append(Ticket.assignee_id == staff.id)
     if unassigned:
