@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
-from api.errors import Forbidden, Unprocessable
+from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import service
 from api.kb.cache import get_cache
 from api.kb.ratelimit import SlidingWindowLimiter
@@ -43,12 +43,15 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
       ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat).
     * Anyone may ask; callers other than the bot (service token) are limited per IP
       (``HOTLINE_ASK_RATE_PER_MINUTE``, 429 with ``Retry-After``).
-    * ``chat_id`` is accepted from the bot only (403 for anyone else): it ties the question to a chat.
+    * ``chat_id`` is accepted from the bot only (401 without credentials, 403 for anyone else): it ties the
+      question to a chat.
     * When the owner picks a clarify button, the bot fetches that entry with
       ``GET /api/v1/kb/entries/{entry_id}``; 👍/👎 go to ``POST /api/v1/ask/{ask_log_id}/feedback``.
     * Every question is logged (``ask_log_id``) with its outcome, candidates and scores.
     """
     if body.chat_id is not None and not principal.is_service:
+        if principal.kind == "anonymous":
+            raise Unauthorized("chat_id는 봇 서비스만 보낼 수 있습니다. 서비스 토큰으로 인증해 주세요.")
         raise Forbidden("chat_id는 봇 서비스만 보낼 수 있습니다.")
     if not principal.is_service:
         client = request.client.host if request.client else "unknown"

@@ -117,7 +117,7 @@ async def test_text_is_validated_in_korean(client, imported):
 
 async def test_chat_id_only_with_the_service_token(client, db, imported, make_staff, service_headers):
     r = await ask(client, "국비 비율", chat_id=5)
-    assert r.status_code == 403 and r.json()["detail"] == "chat_id는 봇 서비스만 보낼 수 있습니다."
+    assert r.status_code == 401 and r.json()["detail"].startswith("chat_id는 봇 서비스만 보낼 수 있습니다.")
     _, headers = await make_staff("agent", "seoul")
     await db.commit()
     assert (await ask(client, "국비 비율", headers, chat_id=5)).status_code == 403

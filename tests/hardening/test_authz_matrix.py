@@ -1,0 +1,636 @@
+"""The API's authorisation matrix: every route of the app × {anonymous, bot service token, agent of centre A,
+agent of centre B, admin}.
+
+The routes come from the application itself (``app.routes``), so a route added without a row in ``MATRIX``
+fails ``test_route_authorisation`` for that route. Each row says who may call the route; the request is a
+valid one built for the route with real objects (a ticket of centre A, a leased outbox message, a published
+KB entry, ...), made afresh for every caller so one caller's success cannot change what the next one sees.
+Only the intended callers may succeed; the others get 401 (no credentials), 403 (the wrong kind of caller,
+or an agent doing an admin's job) or 404 (an agent reaching for another centre's ticket).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.app import create_app
+from api.auth.security import hash_password
+from api.centers.models import Center
+from api.conversations import service as conversations
+from api.db import utcnow
+from api.kb import service as kb
+from api.kb.models import AskLog
+from api.outbox import delivery
+from api.outbox.models import OutboxMessage
+from api.outbox.service import enqueue
+from api.staff.models import Staff
+from api.telegram_staff import service as telegram_staff
+from api.tickets import service as tickets
+from api.tickets.endpoints import ACTING_HEADER
+from api.tickets.models import Ticket, TicketEvent
+from tests.conftest import SECRET_KEY, SERVICE_TOKEN, bearer_for, make_settings
+
+ROLES = ("anonymous", "service", "agent_a", "agent_b", "admin")
+CENTRE_A, CENTRE_B = "seoul", "busan"
+ADDRESS = {"seoul": "서울 금천구 가산동", "busan": "부산 사하구 신평동"}
+PASSWORD = "password-123"
+SOURCE = ("중소벤처기업부 스마트공장 보급·확산 사업 공고", "https://www.mss.go.kr/site/smba/main.do")
+HANGUL = re.compile(r"[가-힣]")
+
+OK = "ok"
+PUBLIC = dict.fromkeys(ROLES, OK)
+BOT = {"anonymous": 401, "service": OK, "agent_a": 403, "agent_b": 403, "admin": 403}
+STAFF = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": OK, "admin": OK}
+ADMIN = {"anonymous": 401, "service": 403, "agent_a": 403, "agent_b": 403, "admin": OK}
+# A ticket (or another object) of centre A: its agents and admins; agent B must not even learn it exists.
+OWN_CENTRE = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": 404, "admin": OK}
+
+_ids = itertools.count(1)
+
+
+def fresh() -> int:
+    return next(_ids)
+
+
+@functools.cache
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all the staff of this module
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    username: str
+    telegram_user_id: int | None
+    headers: dict[str, str]
+
+
+@dataclass
+class Call:
+    method: str
+    url: str
+    json: Any = None
+    data: dict | None = None
+    params: dict | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class World:
+    """Real objects in the test's database: an agent of centre A (seoul) and one of centre B (busan), an admin,
+    and factories for fresh tickets, KB entries, question logs and outbox messages. Only plain values are kept:
+    a refused request rolls the shared session back, which expires ORM objects."""
+
+    def __init__(self, db: AsyncSession):
+        self.db = db
+        self.members: dict[str, Member] = {}
+
+    async def setup(self) -> "World":
+        for role, kind, centre in (("agent_a", "agent", CENTRE_A), ("agent_b", "agent", CENTRE_B),
+                                   ("admin", "admin", None)):
+            self.members[role] = await self.staff(kind, centre, telegram=True)
+        return self
+
+    def headers(self, role: str) -> dict[str, str]:
+        if role == "anonymous":
+            return {}
+        if role == "service":
+            return {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+        return self.members[role].headers
+
+    async def commit(self) -> None:
+        await self.db.commit()  # a savepoint of the test's transaction: survives a later error response
+
+    async def staff(self, role: str, centre: str | None, *, telegram: bool = False) -> Member:
+        n = fresh()
+        centre_id = await self.db.scalar(select(Center.id).where(Center.code == centre)) if centre else None
+        staff = Staff(username=f"authz-{role}-{centre or 'all'}-{n}", display_name=f"권한 {n}",
+                      password_hash=password_hash(), role=role, center_id=centre_id, password_changed_at=utcnow(),
+                      telegram_user_id=6_500_000_000 + n if telegram else None)
+        self.db.add(staff)
+        await self.db.flush()
+        member = Member(id=staff.id, username=staff.username, telegram_user_id=staff.telegram_user_id,
+                        headers=bearer_for(staff))
+        await self.commit()
+        return member
+
+    async def staff_row(self, role: str) -> Staff:
+        return await self.db.get(Staff, self.members[role].id, populate_existing=True)
+
+    # --- tickets ------------------------------------------------------------------------------------------------
+
+    async def ticket(self, centre: str = CENTRE_A, *, resolved: bool = False) -> tuple[int, int]:
+        """A new ticket of ``centre`` (open, or resolved by the admin); returns (ticket id, owner chat id)."""
+        n = fresh()
+        chat_id = 8_100_000_000 + n
+        created = await tickets.create_ticket(self.db, chat_id=chat_id, text=f"스마트공장 구축 일정 문의 {n}번",
+                                              address=ADDRESS[centre])
+        ticket_id = created.ticket.id
+        if resolved:
+            await tickets.resolve_ticket(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
+        await self.commit()
+        return ticket_id, chat_id
+
+    # --- knowledge base -------------------------------------------------------------------------------------------
+
+    async def entry(self, *, publish: bool = False, revisions: int = 1) -> str:
+        n = fresh()
+        entry_id = f"authz-entry-{n}"
+        await kb.create_entry(self.db, entry_id=entry_id, topic="support-ratio", title=f"권한 시험 질문 {n}번",
+                              paraphrases=[f"권한 시험 다른 표현 {n}번"], answer=f"권한 시험 답변 {n}번입니다.",
+                              source_title=SOURCE[0], source_url=SOURCE[1], year=2025, valid_from=date(2019, 1, 1),
+                              author=None, publish=publish)
+        for i in range(2, revisions + 1):
+            await kb.save_revision(self.db, entry_id=entry_id, author=None, publish=publish,
+                                   title=f"권한 시험 질문 {n}번 ({i}판)", answer=f"권한 시험 답변 {n}번 {i}판입니다.")
+        await self.commit()
+        return entry_id
+
+    async def ask_log(self, *, outcome: str = "escalate") -> int:
+        n = fresh()
+        row = AskLog(text=f"권한 시험 미답변 질문 {n}번 공장 폐수 허가", outcome=outcome, kind="question",
+                     chat_id=8_200_000_000 + n, channel="bot", score=0.1, candidates=[])
+        self.db.add(row)
+        await self.db.flush()
+        await self.commit()
+        return row.id
+
+    async def synonym(self) -> int:
+        row = await kb.add_synonym(self.db, term="스마트공장", variant=f"권한시험변형{fresh()}", author=None)
+        await self.commit()
+        return row.id
+
+    # --- the bot's plumbing ---------------------------------------------------------------------------------------
+
+    async def leased(self) -> tuple[int, str]:
+        """A message in the outbox, leased as the bot's drainer would; returns (outbox id, lease token)."""
+        chat_id = 8_300_000_000 + fresh()
+        message = await enqueue(self.db, chat_id=chat_id, text="권한 시험 발송", kind="message")
+        (leased,) = await delivery.lease_due(self.db, chat_id=chat_id, limit=1)
+        await self.commit()
+        assert leased.id == message.id
+        return leased.id, leased.lease_token
+
+    async def claimed_update(self) -> int:
+        update_id = 9_100_000_000 + fresh()
+        await conversations.claim_update(self.db, update_id=update_id, claimer="authz")
+        await self.commit()
+        return update_id
+
+    async def linked_group(self, role: str = "agent_a") -> int:
+        chat_id = -1_009_000_000_000 - fresh()
+        await telegram_staff.link_group(self.db, telegram_user_id=self.members[role].telegram_user_id,
+                                        chat_id=chat_id)
+        await self.commit()
+        return chat_id
+
+
+Builder = Callable[[World, str], Awaitable[Call]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    access: dict[str, Any]
+    build: Builder
+    status: int = 200  # the status of a success
+
+
+def get(url: str, **params) -> Builder:
+    async def build(w: World, role: str) -> Call:
+        return Call("GET", url, params=params or None)
+
+    return build
+
+
+def post(url: str) -> Builder:
+    async def build(w: World, role: str) -> Call:
+        return Call("POST", url)
+
+    return build
+
+
+async def _token(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/auth/token", data={"username": w.members["agent_a"].username, "password": PASSWORD})
+
+
+async def _ask(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/ask", json={"text": "스마트공장 정부지원 비율은 얼마인가요?"})
+
+
+async def _feedback(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/ask/{await w.ask_log(outcome='answered')}/feedback", json={"helpful": True})
+
+
+async def _public_entry(w: World, role: str) -> Call:
+    return Call("GET", f"/api/v1/kb/entries/{await w.entry(publish=True)}")
+
+
+def _entry_body(n: int) -> dict:
+    return {"title": f"권한 시험 새 질문 {n}번", "answer": f"권한 시험 새 답변 {n}번입니다.", "paraphrases": [],
+            "keywords": [], "source_title": SOURCE[0], "source_url": SOURCE[1], "year": 2025}
+
+
+async def _create_entry(w: World, role: str) -> Call:
+    n = fresh()
+    return Call("POST", "/api/v1/admin/kb/entries",
+                json={"id": f"authz-new-{n}", "topic": "support-ratio", **_entry_body(n)})
+
+
+async def _get_entry(w: World, role: str) -> Call:
+    return Call("GET", f"/api/v1/admin/kb/entries/{await w.entry()}")
+
+
+async def _save_revision(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/entries/{await w.entry()}/revisions", json=_entry_body(fresh()))
+
+
+async def _publish(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/entries/{await w.entry()}/publish", json={})
+
+
+async def _unpublish(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/entries/{await w.entry(publish=True)}/unpublish")
+
+
+async def _rollback(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/entries/{await w.entry(revisions=2)}/rollback",
+                json={"to_revision": 1, "publish": False})
+
+
+async def _diff(w: World, role: str) -> Call:
+    return Call("GET", f"/api/v1/admin/kb/entries/{await w.entry(revisions=2)}/diff", params={"from": 1, "to": 2})
+
+
+async def _preview(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/preview", json={"text": "지원 비율이 궁금해요"})
+
+
+async def _add_synonym(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/synonyms", json={"term": "스마트공장", "variant": f"권한변형{fresh()}"})
+
+
+async def _remove_synonym(w: World, role: str) -> Call:
+    return Call("DELETE", f"/api/v1/admin/kb/synonyms/{await w.synonym()}")
+
+
+async def _add_paraphrases(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/unanswered/add-paraphrases",
+                json={"entry_id": await w.entry(), "ask_log_ids": [await w.ask_log()], "publish": False})
+
+
+async def _draft(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/unanswered/draft", json={"ask_log_ids": [await w.ask_log()]})
+
+
+async def _dismiss(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/unanswered/dismiss", json={"ask_log_ids": [await w.ask_log()]})
+
+
+async def _get_conversation(w: World, role: str) -> Call:
+    return Call("GET", f"/api/v1/conversations/{8_400_000_000 + fresh()}")
+
+
+async def _save_conversation(w: World, role: str) -> Call:
+    return Call("PUT", f"/api/v1/conversations/{8_400_000_000 + fresh()}", json={"state": {"step": "idle"},
+                                                                                "version": 0})
+
+
+async def _claim_update(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/telegram/updates/{9_100_000_000 + fresh()}/claim", json={"claimer": "authz"})
+
+
+async def _complete_update(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/telegram/updates/{await w.claimed_update()}/done")
+
+
+async def _release_update(w: World, role: str) -> Call:
+    return Call("DELETE", f"/api/v1/telegram/updates/{await w.claimed_update()}/claim", params={"claimer": "authz"})
+
+
+async def _lease(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/outbox/lease", json={"limit": 5, "lease_seconds": 30})
+
+
+async def _sent(w: World, role: str) -> Call:
+    message_id, _ = await w.leased()
+    return Call("POST", f"/api/v1/outbox/{message_id}/sent", json={"telegram_message_id": 42})
+
+
+async def _failed(w: World, role: str) -> Call:
+    message_id, token = await w.leased()
+    return Call("POST", f"/api/v1/outbox/{message_id}/failed", json={"lease_token": token, "error": "502"})
+
+
+async def _release(w: World, role: str) -> Call:
+    message_id, token = await w.leased()
+    return Call("POST", f"/api/v1/outbox/{message_id}/release", json={"lease_token": token})
+
+
+async def _posts(w: World, role: str) -> Call:
+    return Call("GET", "/api/v1/outbox/posts", params={"chat_id": -1_001_000_000_001, "message_id": 7})
+
+
+async def _create_ticket(w: World, role: str) -> Call:
+    n = fresh()
+    return Call("POST", "/api/v1/tickets", json={"chat_id": 8_500_000_000 + n, "text": f"스마트공장 사후관리 문의 {n}번",
+                                                 "address": ADDRESS[CENTRE_A]})
+
+
+async def _chat_tickets(w: World, role: str) -> Call:
+    _, chat_id = await w.ticket()
+    return Call("GET", f"/api/v1/chats/{chat_id}/tickets")
+
+
+async def _owner_message(w: World, role: str) -> Call:
+    _, chat_id = await w.ticket()
+    return Call("POST", f"/api/v1/chats/{chat_id}/messages", json={"text": "추가로 여쭤볼 것이 있습니다."})
+
+
+async def _rate(w: World, role: str) -> Call:
+    ticket_id, chat_id = await w.ticket(resolved=True)
+    return Call("POST", f"/api/v1/chats/{chat_id}/tickets/{ticket_id}/rating", json={"rating": 5})
+
+
+def on_ticket(action: str, body: dict | None = None, *, resolved: bool = False) -> Builder:
+    async def build(w: World, role: str) -> Call:
+        ticket_id, _ = await w.ticket(CENTRE_A, resolved=resolved)
+        return Call("GET" if action == "" else "POST", f"/api/v1/tickets/{ticket_id}{action}", json=body)
+
+    return build
+
+
+async def _staff_link(w: World, role: str) -> Call:
+    target = await w.staff("agent", CENTRE_A)
+    code = telegram_staff.make_link_code(await w.db.get(Staff, target.id), secret=SECRET_KEY).code
+    return Call("POST", "/api/v1/telegram/staff-links", json={"telegram_user_id": 6_600_000_000 + fresh(),
+                                                              "code": code})
+
+
+async def _group_link(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/telegram/group-links",
+                json={"telegram_user_id": w.members["agent_a"].telegram_user_id,
+                      "chat_id": -1_009_000_000_000 - fresh()})
+
+
+async def _group_unlink(w: World, role: str) -> Call:
+    chat_id = await w.linked_group()
+    return Call("DELETE", f"/api/v1/telegram/group-links/{chat_id}",
+                params={"telegram_user_id": w.members["agent_a"].telegram_user_id})
+
+
+MATRIX: dict[str, Rule] = {
+    # documentation and health: public
+    "GET /openapi.json": Rule(PUBLIC, get("/openapi.json")),
+    "GET /docs": Rule(PUBLIC, get("/docs")),
+    "GET /docs/oauth2-redirect": Rule(PUBLIC, get("/docs/oauth2-redirect")),
+    "GET /redoc": Rule(PUBLIC, get("/redoc")),
+    "GET /healthz": Rule(PUBLIC, get("/healthz")),
+    "GET /readyz": Rule(PUBLIC, get("/readyz")),
+    # signing in is for anyone holding a password; "me" is a staff member's
+    "POST /api/v1/auth/token": Rule(PUBLIC, _token),
+    "GET /api/v1/auth/me": Rule(STAFF, get("/api/v1/auth/me")),
+    # public knowledge
+    "GET /api/v1/centers": Rule(PUBLIC, get("/api/v1/centers")),
+    "GET /api/v1/centers/resolve": Rule(PUBLIC, get("/api/v1/centers/resolve", address=ADDRESS[CENTRE_A])),
+    "POST /api/v1/ask": Rule(PUBLIC, _ask),
+    "POST /api/v1/ask/{ask_log_id}/feedback": Rule(BOT, _feedback),
+    "GET /api/v1/kb/entries/{entry_id}": Rule(PUBLIC, _public_entry),
+    # the knowledge-base editor: admins only
+    "GET /api/v1/admin/kb/entries": Rule(ADMIN, get("/api/v1/admin/kb/entries")),
+    "POST /api/v1/admin/kb/entries": Rule(ADMIN, _create_entry, 201),
+    "GET /api/v1/admin/kb/entries/{entry_id}": Rule(ADMIN, _get_entry),
+    "POST /api/v1/admin/kb/entries/{entry_id}/revisions": Rule(ADMIN, _save_revision),
+    "POST /api/v1/admin/kb/entries/{entry_id}/publish": Rule(ADMIN, _publish),
+    "POST /api/v1/admin/kb/entries/{entry_id}/unpublish": Rule(ADMIN, _unpublish),
+    "POST /api/v1/admin/kb/entries/{entry_id}/rollback": Rule(ADMIN, _rollback),
+    "GET /api/v1/admin/kb/entries/{entry_id}/diff": Rule(ADMIN, _diff),
+    "POST /api/v1/admin/kb/preview": Rule(ADMIN, _preview),
+    "GET /api/v1/admin/kb/synonyms": Rule(ADMIN, get("/api/v1/admin/kb/synonyms")),
+    "POST /api/v1/admin/kb/synonyms": Rule(ADMIN, _add_synonym, 201),
+    "DELETE /api/v1/admin/kb/synonyms/{synonym_id}": Rule(ADMIN, _remove_synonym, 204),
+    "GET /api/v1/admin/kb/unanswered": Rule(ADMIN, get("/api/v1/admin/kb/unanswered")),
+    "POST /api/v1/admin/kb/unanswered/add-paraphrases": Rule(ADMIN, _add_paraphrases),
+    "POST /api/v1/admin/kb/unanswered/draft": Rule(ADMIN, _draft),
+    "POST /api/v1/admin/kb/unanswered/dismiss": Rule(ADMIN, _dismiss, 204),
+    # the bot's own plumbing: the service token only
+    "GET /api/v1/conversations/{chat_id}": Rule(BOT, _get_conversation),
+    "PUT /api/v1/conversations/{chat_id}": Rule(BOT, _save_conversation),
+    "POST /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _claim_update),
+    "POST /api/v1/telegram/updates/{update_id}/done": Rule(BOT, _complete_update),
+    "DELETE /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _release_update, 204),
+    "POST /api/v1/outbox/lease": Rule(BOT, _lease),
+    "POST /api/v1/outbox/{message_id}/sent": Rule(BOT, _sent),
+    "POST /api/v1/outbox/{message_id}/failed": Rule(BOT, _failed),
+    "POST /api/v1/outbox/{message_id}/release": Rule(BOT, _release, 204),
+    "GET /api/v1/outbox/posts": Rule(BOT, _posts),
+    "POST /api/v1/tickets": Rule(BOT, _create_ticket, 201),
+    "GET /api/v1/chats/{chat_id}/tickets": Rule(BOT, _chat_tickets),
+    "POST /api/v1/chats/{chat_id}/messages": Rule(BOT, _owner_message, 201),
+    "POST /api/v1/chats/{chat_id}/tickets/{ticket_id}/rating": Rule(BOT, _rate),
+    "POST /api/v1/telegram/staff-links": Rule(BOT, _staff_link),
+    "POST /api/v1/telegram/group-links": Rule(BOT, _group_link),
+    "DELETE /api/v1/telegram/group-links/{chat_id}": Rule(BOT, _group_unlink),
+    # staff: the queue is scoped (see test_queue_is_scoped_to_the_centre); a ticket of centre A is centre A's
+    "GET /api/v1/tickets": Rule(STAFF, get("/api/v1/tickets")),
+    "GET /api/v1/tickets/{ticket_id}": Rule(OWN_CENTRE, on_ticket("")),
+    "POST /api/v1/tickets/{ticket_id}/claim": Rule(OWN_CENTRE, on_ticket("/claim")),
+    "POST /api/v1/tickets/{ticket_id}/replies": Rule(OWN_CENTRE, on_ticket("/replies", {"body": "답변드립니다."}), 201),
+    "POST /api/v1/tickets/{ticket_id}/transfer": Rule(OWN_CENTRE, on_ticket("/transfer", {"center": "daegu",
+                                                                                          "reason": "공장이 대구에 있음"})),
+    "POST /api/v1/tickets/{ticket_id}/resolve": Rule(OWN_CENTRE, on_ticket("/resolve", {"note": "안내 완료"})),
+    "POST /api/v1/tickets/{ticket_id}/reopen": Rule(OWN_CENTRE, on_ticket("/reopen", {"reason": "추가 문의"},
+                                                                          resolved=True)),
+    "POST /api/v1/telegram/link-code": Rule(STAFF, post("/api/v1/telegram/link-code")),
+}
+
+
+def api_routes() -> list[str]:
+    """Every (method, path) the application serves outside the console, from ``app.routes``."""
+    app = create_app(make_settings("sqlite+aiosqlite:///unused.db"))
+    keys = set()
+    for route in app.routes:
+        # FastAPI keeps included routers as branches; their routes are the effective route contexts
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for r in contexts:
+            path = getattr(r, "path", None)
+            if path is None or path.startswith("/console"):
+                continue
+            for method in sorted(getattr(r, "methods", None) or ()):
+                if method != "HEAD":
+                    keys.add(f"{method} {path}")
+    return sorted(keys)
+
+
+ROUTES = api_routes()
+
+
+@pytest.fixture
+def settings(database_url):
+    # Anonymous /ask is limited per IP; this module calls it for every role.
+    return make_settings(database_url, ask_rate_per_minute=10_000)
+
+
+@pytest.fixture
+async def world(db) -> World:
+    return await World(db).setup()
+
+
+def test_the_app_has_routes_and_the_matrix_has_no_stale_rows():
+    assert len(ROUTES) >= 50 and "GET /api/v1/tickets/{ticket_id}" in ROUTES
+    assert sorted(set(MATRIX) - set(ROUTES)) == [], "rows for routes the app no longer has"
+
+
+async def send(client: httpx.AsyncClient, call: Call, headers: dict[str, str]) -> httpx.Response:
+    return await client.request(call.method, call.url, json=call.json, data=call.data, params=call.params,
+                                 headers={**headers, **call.headers})
+
+
+def check(response: httpx.Response, expected: Any, success: int, what: str) -> str | None:
+    """None when the response is what the matrix says, else a line describing the difference."""
+    got = response.status_code
+    if expected == OK:
+        if got != success:
+            return f"{what}: expected {success}, got {got} {response.text[:200]}"
+        return None
+    if got != expected:
+        return f"{what}: expected {expected}, got {got} {response.text[:200]}"
+    body = response.json()
+    if not (isinstance(body, dict) and body.get("error") and HANGUL.search(str(body.get("detail", "")))):
+        return f"{what}: {got} without the error envelope and a Korean message: {response.text[:200]}"
+    return None
+
+
+@pytest.mark.parametrize("route", ROUTES)
+async def test_route_authorisation(route, client, world):
+    rule = MATRIX.get(route)
+    if rule is None:
+        pytest.fail(f"{route} has no row in MATRIX: say who may call it (and add a valid request for it)")
+    problems = []
+    for role in ROLES:
+        call = await rule.build(world, role)
+        response = await send(client, call, world.headers(role))
+        problem = check(response, rule.access[role], rule.status, f"{role} {call.method} {call.url}")
+        if problem:
+            problems.append(problem)
+    assert not problems, "\n".join(problems)
+
+
+# --- what the matrix's rows mean in more detail ----------------------------------------------------------------------
+
+
+async def test_queue_is_scoped_to_the_centre(client, world):
+    ticket_a, _ = await world.ticket(CENTRE_A)
+    ticket_b, _ = await world.ticket(CENTRE_B)
+
+    async def queue(role: str, **params) -> httpx.Response:
+        return await client.get("/api/v1/tickets", params={"status": "all", "limit": 100, **params},
+                                headers=world.headers(role))
+
+    def ids(response: httpx.Response) -> set[int]:
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()["items"]}
+
+    assert ticket_a in ids(await queue("agent_a")) and ticket_b not in ids(await queue("agent_a"))
+    assert ticket_b in ids(await queue("agent_b")) and ticket_a not in ids(await queue("agent_b"))
+    assert {ticket_a, ticket_b} <= ids(await queue("admin"))
+    assert ticket_a in ids(await queue("admin", center=CENTRE_A))
+    # an agent asking for another centre's queue is told no, not shown an empty page
+    refused = await queue("agent_b", center=CENTRE_A)
+    assert refused.status_code == 403 and refused.json()["error"] == "other_center"
+    # nor does a search by the ticket's number find it
+    number = (await client.get(f"/api/v1/tickets/{ticket_a}", headers=world.headers("agent_a"))).json()["number"]
+    assert ids(await queue("agent_b", q=number)) == set()
+    assert ids(await queue("agent_a", q=number)) == {ticket_a}
+
+
+async def test_the_bot_acting_for_staff_has_that_members_scope(client, world):
+    """The service token alone cannot act on tickets; with a linked Telegram account it acts as that member."""
+    service = world.headers("service")
+
+    def acting(role: str) -> dict[str, str]:
+        return {**service, ACTING_HEADER: str(world.members[role].telegram_user_id)}
+
+    ticket_a, _ = await world.ticket(CENTRE_A)
+    for action, body in (("/claim", None), ("/replies", {"body": "답변드립니다."}), ("/resolve", None)):
+        r = await client.post(f"/api/v1/tickets/{ticket_a}{action}", json=body, headers=acting("agent_b"))
+        assert r.status_code == 404, (action, r.text)
+    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers={**service, ACTING_HEADER: "6999999999"})
+    assert r.status_code == 403 and r.json()["error"] == "unlinked_telegram_user"
+    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers=service)
+    assert r.status_code == 403 and r.json()["error"] == "acting_staff_required"
+    # a staff member's own token cannot borrow someone else's identity with the header
+    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers={**world.headers("agent_b"),
+                                                                        ACTING_HEADER: str(
+                                                                            world.members["agent_a"].telegram_user_id)})
+    assert r.status_code == 404
+    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers=acting("agent_a"))
+    assert r.status_code == 200 and r.json()["assignee"]["id"] == world.members["agent_a"].id
+    # acting for an admin reaches every centre
+    ticket_b, _ = await world.ticket(CENTRE_B)
+    r = await client.post(f"/api/v1/tickets/{ticket_b}/resolve", headers=acting("admin"))
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+
+
+async def test_refused_calls_change_nothing(client, world, db):
+    """Everything agent B and the bare service token try on centre A's ticket leaves no trace."""
+    ticket_a, chat_id = await world.ticket(CENTRE_A)
+    resolved_a, _ = await world.ticket(CENTRE_A, resolved=True)
+    before = await db.scalar(select(func.count()).select_from(TicketEvent))
+    outbox_before = await db.scalar(select(func.count()).select_from(OutboxMessage))
+    for role in ("agent_b", "service", "anonymous"):
+        headers = world.headers(role)
+        for action, body in (("/claim", None), ("/replies", {"body": "몰래 답변"}), ("/resolve", None),
+                             ("/transfer", {"center": "busan", "reason": "가져가기"})):
+            r = await client.post(f"/api/v1/tickets/{ticket_a}{action}", json=body, headers=headers)
+            assert r.status_code in (401, 403, 404), (role, action, r.status_code)
+        r = await client.post(f"/api/v1/tickets/{resolved_a}/reopen", json={}, headers=headers)
+        assert r.status_code in (401, 403, 404), (role, "reopen", r.status_code)
+    assert await db.scalar(select(func.count()).select_from(TicketEvent)) == before
+    assert await db.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+    ticket = await db.scalar(select(Ticket).where(Ticket.id == ticket_a).execution_options(populate_existing=True))
+    centre = await db.scalar(select(Center.code).where(Center.id == ticket.center_id))
+    assert (ticket.status, ticket.assignee_id, centre) == ("open", None, CENTRE_A)
+
+
+async def test_only_the_bot_may_tie_a_question_to_a_chat(client, world):
+    body = {"text": "스마트공장 정부지원 비율은 얼마인가요?", "chat_id": 8_600_000_001}
+    r = await client.post("/api/v1/ask", json=body, headers=world.headers("service"))
+    assert r.status_code == 200
+    for role in ("agent_a", "admin"):
+        r = await client.post("/api/v1/ask", json=body, headers=world.headers(role))
+        assert r.status_code == 403, (role, r.text)
+    r = await client.post("/api/v1/ask", json=body)
+    assert r.status_code == 401, r.text
+
+
+async def test_stale_or_forged_credentials_are_401_everywhere(client, world, db):
+    """A deactivated member's token, a token from before a password change and a forged one are refused with
+    401 on every protected route kind (not treated as anonymous on public ones either)."""
+    member = await world.staff("agent", CENTRE_A)
+    staff = await db.get(Staff, member.id)
+    stale = dict(member.headers)
+    staff.password_changed_at = utcnow()
+    await world.commit()
+    deactivated_member = await world.staff("agent", CENTRE_A)
+    row = await db.get(Staff, deactivated_member.id)
+    row.is_active = False
+    await world.commit()
+    forged = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}
+    ticket_a, _ = await world.ticket(CENTRE_A)
+    for headers in (stale, deactivated_member.headers, forged, {"Authorization": "Basic YWRtaW46YWRtaW4="}):
+        for method, url, body in (("GET", "/api/v1/tickets", None), ("GET", f"/api/v1/tickets/{ticket_a}", None),
+                                  ("GET", "/api/v1/admin/kb/entries", None), ("GET", "/api/v1/auth/me", None),
+                                  ("POST", "/api/v1/outbox/lease", {}), ("POST", "/api/v1/ask", {"text": "신청 방법"})):
+            r = await client.request(method, url, json=body, headers=headers)
+            assert r.status_code == 401, (headers, method, url, r.status_code, r.text)
+            assert HANGUL.search(r.json()["detail"])
