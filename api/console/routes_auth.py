@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.auth.security import verify_password
 from api.console import security
-from api.console.web import (ConsoleDB, ConsoleRoute, CsrfFailed, CurrentUser, PostUser, redirect, render,
+from api.console.web import (ConsoleDB, cookie_secure, ConsoleRoute, CsrfFailed, CurrentUser, PostUser, redirect, render,
                              safe_next)
 from api.errors import Unauthorized, Unprocessable
 from api.staff import service as staff_service
@@ -24,13 +24,9 @@ def _secret(request: Request) -> str:
     return request.app.state.settings.secret_key
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
 def set_session_cookie(request: Request, response: Response, cookie: str) -> None:
     response.set_cookie(security.SESSION_COOKIE, cookie, max_age=int(security.SESSION_LIFETIME.total_seconds()),
-                        httponly=True, samesite="lax", secure=_secure(request), path="/console")
+                        httponly=True, samesite="lax", secure=cookie_secure(request), path="/console")
 
 
 def _login_page(request: Request, *, status_code: int = 200, error: str | None = None, username: str = "",
@@ -41,7 +37,7 @@ def _login_page(request: Request, *, status_code: int = 200, error: str | None =
     response.set_cookie(security.LOGIN_CSRF_COOKIE,
                         security.sign({"c": token}, secret=_secret(request), purpose="login",
                                       max_age=LOGIN_CSRF_MAX_AGE),
-                        max_age=LOGIN_CSRF_MAX_AGE, httponly=True, samesite="lax", secure=_secure(request),
+                        max_age=LOGIN_CSRF_MAX_AGE, httponly=True, samesite="lax", secure=cookie_secure(request),
                         path="/console")
     return response
 

@@ -179,12 +179,17 @@ def read_flash(request: Request) -> list[dict[str, str]]:
     return [m for m in items if isinstance(m, dict) and isinstance(m.get("text"), str)][:5]
 
 
+def cookie_secure(request: Request) -> bool:
+    """Secure cookies over https, and always in production (where TLS usually ends at a proxy in front)."""
+    return request.url.scheme == "https" or request.app.state.settings.env == "production"
+
+
 def set_flash(request: Request, response: Response, text: str, kind: str = "ok") -> None:
     items = [{"kind": kind, "text": text[:500]}]
     response.set_cookie(security.FLASH_COOKIE, security.sign({"m": items}, secret=_secret(request), purpose="flash",
                                                              max_age=120),
                         max_age=120, httponly=True, samesite="lax", path="/console",
-                        secure=request.url.scheme == "https")
+                        secure=cookie_secure(request))
 
 
 # -- responses -------------------------------------------------------------------------------------
