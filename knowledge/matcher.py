@@ -95,13 +95,13 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([0.886, 0.607, 4.406, 0.302, 0.360, 0.523, 0.559, -0.086, 2.066, 0.446, 1.359], np.float32)
-RANK_BIAS = -6.753
-CONFIDENCE_WEIGHTS = np.array([2.101, 1.083, 0.060, -1.200, -0.947, 0.171, 1.454, -1.105, 2.997, 2.088, 3.165, -1.088, 2.305, -0.485, 0.362, 2.033, 1.985, 1.303], np.float32)
-CONFIDENCE_BIAS = -7.974
+RANK_WEIGHTS = np.array([0.884, 0.622, 4.445, 0.286, 0.372, 0.526, 0.544, -0.095, 2.080, 0.429, 1.385], np.float32)
+RANK_BIAS = -6.803
+CONFIDENCE_WEIGHTS = np.array([2.216, 1.029, 0.034, -1.289, -0.946, 0.326, 1.648, -1.174, 3.038, 2.210, 2.750, -1.044, 2.271, -0.483, 0.387, 2.114, 1.834, 1.173], np.float32)
+CONFIDENCE_BIAS = -8.021
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
-ANSWER_MIN_CONFIDENCE = 0.68
+ANSWER_MIN_CONFIDENCE = 0.66
 # An answer needs at least this many distinct content units of the query found in the
 # entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
 ANSWER_MIN_UNITS = 2
