@@ -462,10 +462,15 @@ def api_routes() -> list[str]:
         # FastAPI keeps included routers as branches; their routes are the effective route contexts
         contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
         for r in contexts:
-            path = getattr(r, "path", None)
-            if path is None or path.startswith("/console"):
-                continue
-            for method in sorted(getattr(r, "methods", None) or ()):
+            # a mounted application's context has an empty path; its route (starlette's Mount) has the real one
+            path = (getattr(r, "path", "") or getattr(getattr(r, "starlette_route", None), "path", "")
+                    or getattr(getattr(r, "original_route", None), "path", ""))
+            if path.startswith("/console"):
+                continue  # tests/hardening/test_console_authz.py
+            methods = getattr(r, "methods", None)
+            if not methods:
+                keys.add(f"MOUNT {path}")
+            for method in sorted(methods or ()):
                 if method != "HEAD":
                     keys.add(f"{method} {path}")
     return sorted(keys)
