@@ -95,10 +95,10 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([0.884, 0.622, 4.445, 0.286, 0.372, 0.526, 0.544, -0.095, 2.080, 0.429, 1.385], np.float32)
-RANK_BIAS = -6.803
-CONFIDENCE_WEIGHTS = np.array([2.216, 1.029, 0.034, -1.289, -0.946, 0.326, 1.648, -1.174, 3.038, 2.210, 2.750, -1.044, 2.271, -0.483, 0.387, 2.114, 1.834, 1.173], np.float32)
-CONFIDENCE_BIAS = -8.021
+RANK_WEIGHTS = np.array([0.809, 0.656, 4.357, 0.344, 0.428, 0.510, 0.553, -0.102, 2.247, 0.413, 1.313], np.float32)
+RANK_BIAS = -6.889
+CONFIDENCE_WEIGHTS = np.array([2.251, 1.084, -0.026, -1.291, -0.892, 0.384, 1.519, -1.130, 3.563, 2.219, 2.652, -1.061, 2.141, -0.412, 0.380, 1.933, 1.725, 1.101], np.float32)
+CONFIDENCE_BIAS = -8.010
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
 ANSWER_MIN_CONFIDENCE = 0.66
