@@ -105,6 +105,48 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _unstorable(value: object) -> str | None:
+    """Why ``value`` cannot be stored the same way on both databases, or None."""
+    if type(value) is str:
+        if "\x00" in value:
+            return "NUL"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "lone surrogate"
+    elif type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        return "integer out of range"
+    return None
+
+
+def _check_parameters(parameters: object, depth: int = 0) -> None:
+    if isinstance(parameters, dict):
+        values = parameters.values()
+    elif isinstance(parameters, (list, tuple)) and depth < 2:
+        values = parameters
+    else:
+        values = (parameters,)
+    for value in values:
+        if depth < 2 and isinstance(value, (dict, list, tuple)):
+            _check_parameters(value, depth + 1)
+        elif (why := _unstorable(value)) is not None:
+            from api.errors import Unprocessable
+
+            raise Unprocessable("입력에 저장할 수 없는 값이 있습니다. (보이지 않는 제어 문자나 깨진 문자, 너무 큰 숫자) "
+                                "그 부분을 지우고 다시 보내 주세요.", code="unstorable_input", extra={"reason": why})
+
+
+def _guard_parameters(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Refuse, as a 422 before the database sees them, values PostgreSQL refuses or SQLite cannot bind (NUL in
+    text, lone surrogates, integers beyond 64 bits). Endpoints should clean or validate their input; this
+    keeps a missed case from becoming a 500 — or from being stored on SQLite and failing later on PostgreSQL."""
+    _check_parameters(parameters)
+
+
 def make_engine(url: str, **kwargs) -> AsyncEngine:
     target = async_url(url)
     if is_sqlite(url):
@@ -114,6 +156,7 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     engine = create_async_engine(target, **kwargs)
+    event.listen(engine.sync_engine, "before_cursor_execute", _guard_parameters)
     if is_sqlite(url):
         _configure_sqlite(engine.sync_engine)
     return engine

@@ -6,6 +6,7 @@ Request validation errors stay FastAPI's 422, with the same envelope plus the fi
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+_log = logging.getLogger(__name__)
 
 
 class HotlineError(Exception):
@@ -109,3 +113,57 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = detail or _STATUS_DETAILS.get(exc.status_code, "요청을 처리할 수 없습니다.")
         return JSONResponse({"error": code, "detail": detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    from sqlalchemy.exc import DataError
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL refused a value (too long for its column, out of an INTEGER's range, ...): the endpoint
+        # missed a check that it should make itself; the caller still gets a 422, never a 500.
+        reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        _log.warning("database refused a value on %s %s: %s", request.method, request.url.path, reason)
+        return JSONResponse({"error": "unstorable_input",
+                             "detail": "입력 값이 너무 길거나 허용 범위를 벗어나 저장할 수 없습니다. 내용을 확인해 주세요."},
+                            status_code=422)
+
+    _document_error_responses(app)
+
+
+# The error envelope as the OpenAPI document describes it (FastAPI's default 422 schema is not what we send).
+_ERROR_SCHEMA = {
+    "title": "Error", "type": "object", "required": ["error", "detail"],
+    "properties": {"error": {"type": "string", "title": "Error code"},
+                   "detail": {"type": "string", "title": "Message (Korean)"}},
+}
+_VALIDATION_ERROR_SCHEMA = {
+    "title": "HTTPValidationError", "type": "object", "required": ["error", "detail"],
+    "properties": {"error": {"type": "string", "title": "Error code"},
+                   "detail": {"type": "string", "title": "Message (Korean)"},
+                   "errors": {"type": "array", "title": "Field errors",
+                              "items": {"$ref": "#/components/schemas/ValidationError"}}},
+}
+
+
+def _document_error_responses(app: FastAPI) -> None:
+    """Make ``/openapi.json`` describe the responses the handlers above really send: the 422 envelope, and
+    every operation's 4XX answers (``{"error", "detail"}``)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"] = _ERROR_SCHEMA
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = _VALIDATION_ERROR_SCHEMA
+        error_response = {"description": "Error", "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["responses"].setdefault("4XX", error_response)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ class ConversationOut(BaseModel):
 
 class ConversationIn(BaseModel):
     state: dict
-    version: int = Field(ge=0, description="the version this state was based on (as read)")
+    version: int = Field(ge=0, le=2**31 - 1, description="the version this state was based on (as read)")
 
 
 class ClaimOut(BaseModel):

@@ -57,7 +57,10 @@ async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversati
 def _check_state(state: dict) -> None:
     if not isinstance(state, dict):
         raise Unprocessable("대화 상태는 객체여야 합니다.", code="invalid_state")
-    size = len(json.dumps(state, ensure_ascii=False).encode())
+    try:
+        size = len(json.dumps(state, ensure_ascii=False).encode())
+    except UnicodeEncodeError:  # a lone surrogate: not storable as UTF-8
+        raise Unprocessable("대화 상태에 저장할 수 없는 문자가 있습니다.", code="invalid_state") from None
     if size > MAX_STATE_BYTES:
         raise PayloadTooLarge(f"대화 상태가 너무 큽니다. ({MAX_STATE_BYTES // 1024}KB 이하)", code="state_too_large")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
@@ -75,7 +75,8 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)
-async def feedback(ask_log_id: int, body: FeedbackIn, session: SessionDep, _: ServicePrincipal) -> FeedbackOut:
+async def feedback(ask_log_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: FeedbackIn, session: SessionDep,
+                   _: ServicePrincipal) -> FeedbackOut:
     """The owner's 👍 (``helpful: true``) or 👎 on an answer, relayed by the bot. 👎 answers appear in the
     unanswered-questions report."""
     row = await service.set_feedback(session, ask_log_id=ask_log_id, helpful=body.helpful)
@@ -194,7 +195,8 @@ async def add_synonym(body: SynonymIn, session: SessionDep, principal: AdminPrin
 
 
 @admin.delete("/synonyms/{synonym_id}", status_code=204)
-async def remove_synonym(synonym_id: int, session: SessionDep, principal: AdminPrincipal) -> None:
+async def remove_synonym(synonym_id: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep,
+                         principal: AdminPrincipal) -> None:
     await service.remove_synonym(session, synonym_id=synonym_id, author=principal.staff)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -230,7 +230,7 @@ class UnansweredGroupOut(BaseModel):
 
 
 class AskLogIdsIn(BaseModel):
-    ask_log_ids: list[int] = Field(min_length=1, max_length=500)
+    ask_log_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=500)
 
 
 class AddParaphrasesIn(AskLogIdsIn):

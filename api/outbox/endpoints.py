@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.auth.deps import ServicePrincipal, SessionDep
 from api.outbox import delivery
@@ -12,6 +12,8 @@ from api.outbox.models import OutboxMessage
 from api.outbox.schemas import FailedIn, LeasedOut, LeaseIn, OutboxStatusOut, PostOut, ReleaseIn, SentIn
 
 router = APIRouter(prefix="/api/v1/outbox", tags=["outbox"])
+
+MessageId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 def _status(m: OutboxMessage) -> OutboxStatusOut:
@@ -29,21 +31,21 @@ async def lease(body: LeaseIn, session: SessionDep, _: ServicePrincipal) -> list
 
 
 @router.post("/{message_id}/sent", response_model=OutboxStatusOut)
-async def sent(message_id: int, body: SentIn, session: SessionDep, _: ServicePrincipal) -> OutboxStatusOut:
+async def sent(message_id: MessageId, body: SentIn, session: SessionDep, _: ServicePrincipal) -> OutboxStatusOut:
     return _status(await delivery.mark_sent(session, message_id=message_id,
                                             telegram_message_id=body.telegram_message_id))
 
 
 @router.post("/{message_id}/failed", response_model=OutboxStatusOut,
              responses={409: {"description": "the lease is no longer the caller's"}})
-async def failed(message_id: int, body: FailedIn, session: SessionDep, _: ServicePrincipal) -> OutboxStatusOut:
+async def failed(message_id: MessageId, body: FailedIn, session: SessionDep, _: ServicePrincipal) -> OutboxStatusOut:
     return _status(await delivery.mark_failed(session, message_id=message_id, lease_token=body.lease_token,
                                               error=body.error, retry_after=body.retry_after,
                                               permanent=body.permanent))
 
 
 @router.post("/{message_id}/release", status_code=204)
-async def release(message_id: int, body: ReleaseIn, session: SessionDep, _: ServicePrincipal) -> Response:
+async def release(message_id: MessageId, body: ReleaseIn, session: SessionDep, _: ServicePrincipal) -> Response:
     await delivery.release(session, message_id=message_id, lease_token=body.lease_token,
                            delay_seconds=body.delay_seconds)
     return Response(status_code=204)

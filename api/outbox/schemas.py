@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 class LeaseIn(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
     lease_seconds: float = Field(default=60, ge=1, le=300)
-    chat_id: int | None = Field(default=None, description="only this chat's messages (a local terminal chat); "
+    chat_id: int | None = Field(default=None, ge=-(2**63) + 1, le=2**63 - 1,
+                                description="only this chat's messages (a local terminal chat); "
                                 "without it, every chat Telegram can reach")
 
 
@@ -26,7 +27,7 @@ class LeasedOut(BaseModel):
 
 
 class SentIn(BaseModel):
-    telegram_message_id: int | None = None
+    telegram_message_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
 
 
 class FailedIn(BaseModel):
