@@ -95,13 +95,13 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([0.809, 0.656, 4.357, 0.344, 0.428, 0.510, 0.553, -0.102, 2.247, 0.413, 1.313], np.float32)
-RANK_BIAS = -6.889
-CONFIDENCE_WEIGHTS = np.array([2.251, 1.084, -0.026, -1.291, -0.892, 0.384, 1.519, -1.130, 3.563, 2.219, 2.652, -1.061, 2.141, -0.412, 0.380, 1.933, 1.725, 1.101], np.float32)
-CONFIDENCE_BIAS = -8.010
+RANK_WEIGHTS = np.array([0.823, 0.659, 4.368, 0.387, 0.445, 0.497, 0.549, -0.070, 2.288, 0.396, 1.239], np.float32)
+RANK_BIAS = -6.923
+CONFIDENCE_WEIGHTS = np.array([2.364, 1.002, -0.015, -1.428, -0.938, 0.410, 1.393, -1.132, 3.497, 2.175, 2.662, -1.142, 2.088, -0.254, 0.423, 1.834, 1.791, 1.086], np.float32)
+CONFIDENCE_BIAS = -7.946
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
-ANSWER_MIN_CONFIDENCE = 0.66
+ANSWER_MIN_CONFIDENCE = 0.65
 # An answer needs at least this many distinct content units of the query found in the
 # entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
 ANSWER_MIN_UNITS = 2
