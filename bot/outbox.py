@@ -2,6 +2,9 @@
 
 Never lose: a message stays in the API until it is reported sent; a failed send is reported (Telegram's
 ``retry_after`` is passed on, other failures back off in the API), and a crashed drainer's lease runs out.
+While Telegram cannot be reached at all (``TelegramUnreachable``: the request never left) the message is handed
+back without spending one of its tries, the rest of the batch is released, and the drainer waits (doubling
+up to 30 s) before it tries Telegram again, so an outage of any length loses nothing.
 Never duplicate: a message Telegram accepted is remembered here until the API has recorded it, so a lost
 "sent" report is retried instead of the message being sent again, and the API never leases a sent message.
 Order and per-group limits are the API's job (one pending message per chat at a time; 20 a minute per group).
@@ -41,7 +44,13 @@ class OutgoingMessage:
     ticket_id: int | None
 
 
-# Sends one message; returns the Telegram message id (or None where there is none, e.g. a terminal).
+class TelegramUnreachable(SendFailed):
+    """The send never reached Telegram (connection refused, no route, connect timeout): it says nothing about
+    the message, so it is not counted as one of the message's tries."""
+
+
+# Sends one message; returns the Telegram message id (or None where there is none: a terminal, or a send Telegram
+# may have taken without its answer arriving).
 Sender = Callable[[OutgoingMessage], Awaitable[int | None]]
 
 
@@ -62,9 +71,20 @@ class OutboxDrainer:
         """Report what is pending, lease one batch and send it; the number of messages handled."""
         await self._report_pending()
         leased = await self.api.lease_outbox(limit=self.batch, lease_seconds=self.lease_seconds, chat_id=self.chat_id)
-        for row in leased:
-            await self._deliver(row)
+        for index, row in enumerate(leased):
+            try:
+                await self._deliver(row)
+            except TelegramUnreachable:
+                await self._release(leased[index + 1:])  # untried: due again as soon as Telegram answers
+                raise
         return len(leased)
+
+    async def _release(self, rows: list[dict]) -> None:
+        for row in rows:
+            try:
+                await self.api.outbox_release(row["id"], row["lease_token"])
+            except ApiError as exc:
+                log.warning("could not give outbox %s back (its lease runs out instead): %s", row["id"], exc)
 
     async def _deliver(self, row: dict) -> None:
         message = OutgoingMessage(id=row["id"], chat_id=row["chat_id"], text=row["text"], buttons=row.get("buttons"),
@@ -77,12 +97,18 @@ class OutboxDrainer:
             telegram_id = await self.send(message)
         except SendFailed as exc:
             log.warning("outbox %s to %s failed: %s", message.id, message.chat_id, exc)
+            unreachable = isinstance(exc, TelegramUnreachable)
             try:
-                await self.api.outbox_failed(message.id, row["lease_token"], str(exc), retry_after=exc.retry_after,
+                # An unreachable Telegram is reported as a wait (not one of the message's tries), due at once:
+                # this drainer waits before its next lease, and another bot process may get through.
+                await self.api.outbox_failed(message.id, row["lease_token"], str(exc),
+                                             retry_after=0 if unreachable else exc.retry_after,
                                              permanent=exc.permanent)
             except ApiError as report_error:
                 # The lease runs out and the message is retried anyway; nothing is lost.
                 log.warning("could not report outbox %s failure: %s", message.id, report_error)
+            if unreachable:
+                raise
             return
         self._remember(message.id, telegram_id)
         await self._report_sent(message.id, telegram_id)
@@ -112,14 +138,15 @@ class OutboxDrainer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain until ``stop`` is set: straight on while there is work, every ``interval`` seconds otherwise,
-        backing off while the API is unreachable."""
+        backing off while the API or Telegram is unreachable."""
         idle_wait = self.interval
         while not stop.is_set():
             try:
                 handled = await self.drain_once()
                 idle_wait = self.interval
-            except ApiUnavailable as exc:
-                log.warning("outbox: API unavailable (%s); waiting %.0f s", exc, idle_wait)
+            except (ApiUnavailable, TelegramUnreachable) as exc:
+                where = "Telegram unreachable" if isinstance(exc, TelegramUnreachable) else "API unavailable"
+                log.warning("outbox: %s (%s); waiting %.1f s", where, exc, idle_wait)
                 handled = 0
                 idle_wait = min(idle_wait * 2, 30)
             except asyncio.CancelledError:

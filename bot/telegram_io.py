@@ -7,11 +7,12 @@ import datetime as dt
 import logging
 import warnings
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 
 from bot.conversation import Button, Reply
-from bot.outbox import OutgoingMessage, SendFailed
+from bot.outbox import OutgoingMessage, SendFailed, TelegramUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,22 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply], *, reply_to
         await send_reply(bot, chat_id, reply, reply_to=reply_to)
 
 
+# httpx errors raised before the request left this machine: Telegram has not seen it.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """The Bot API call failed before the request was sent (PTB keeps the httpx error as the cause)."""
+    return isinstance(exc.__cause__, NOT_SENT)
+
+
 def outbox_sender(bot: Bot):
-    """The outbox drainer's sender: Telegram's refusals become ``SendFailed`` with the right retry policy."""
+    """The outbox drainer's sender: Telegram's refusals become ``SendFailed`` with the right retry policy.
+
+    A request that never left (Telegram unreachable) is ``TelegramUnreachable``: not one of the message's tries.
+    A request Telegram received but did not answer in time may well have been delivered (Telegram does the work
+    whether or not anyone waits for the answer), so it is not sent again: it counts as sent, without a message
+    id, and a warning is logged. Sending it again would repeat it to the owner each time Telegram is slow."""
 
     async def send(message: OutgoingMessage) -> int | None:
         try:
@@ -98,6 +113,12 @@ def outbox_sender(bot: Bot):
         except BadRequest as exc:
             raise SendFailed(f"Telegram refused the message: {exc}", permanent=True) from exc
         except NetworkError as exc:  # includes TimedOut and 5xx (e.g. 502 Bad Gateway)
+            if never_sent(exc):
+                raise TelegramUnreachable(f"Telegram unreachable: {exc.__cause__!r}") from exc
+            if isinstance(exc, TimedOut) and isinstance(exc.__cause__, httpx.ReadTimeout):
+                log.warning("outbox %s to %s: Telegram took the message but did not answer in time; it is not sent "
+                            "again (it was most likely delivered)", message.id, message.chat_id)
+                return None
             raise SendFailed(f"network: {exc}") from exc
         return sent.message_id
 
