@@ -95,13 +95,13 @@ UNKNOWN_TERM_WEIGHT = 1.0
 # knowledge/calibration.py): ranking on leave-one-out KB paraphrases; confidence on those
 # (plus copies behind a context sentence) against the chit-chat background-free half and
 # the hand-written out-of-scope business questions.
-RANK_WEIGHTS = np.array([0.823, 0.659, 4.368, 0.387, 0.445, 0.497, 0.549, -0.070, 2.288, 0.396, 1.239], np.float32)
-RANK_BIAS = -6.923
-CONFIDENCE_WEIGHTS = np.array([2.364, 1.002, -0.015, -1.428, -0.938, 0.410, 1.393, -1.132, 3.497, 2.175, 2.662, -1.142, 2.088, -0.254, 0.423, 1.834, 1.791, 1.086], np.float32)
-CONFIDENCE_BIAS = -7.946
+RANK_WEIGHTS = np.array([0.820, 0.680, 4.387, 0.407, 0.462, 0.495, 0.585, -0.041, 2.282, 0.390, 1.231], np.float32)
+RANK_BIAS = -6.966
+CONFIDENCE_WEIGHTS = np.array([2.330, 1.199, 0.096, -1.311, -0.845, 0.370, 1.384, -0.952, 3.517, 2.012, 2.677, -1.120, 2.183, -0.386, 0.443, 1.971, 1.758, 1.140], np.float32)
+CONFIDENCE_BIAS = -8.261
 
 # Decision thresholds on the confidence (calibrated by knowledge.evaluate --fit).
-ANSWER_MIN_CONFIDENCE = 0.65
+ANSWER_MIN_CONFIDENCE = 0.64
 # An answer needs at least this many distinct content units of the query found in the
 # entry: a single word (테스트, 시간, 전화) is too little to commit to one entry.
 ANSWER_MIN_UNITS = 2
