@@ -124,7 +124,7 @@ def _drop_char(ch: str, *, after_nfkc: bool = True) -> bool:
     (㈜ -> (주), ℃ -> °C) is kept so that NFKC can spell it out.
     """
     cat = unicodedata.category(ch)
-    if cat == "Cf":  # ZWSP, ZWJ, ZWNJ, word joiner, BOM, soft hyphen, bidi marks
+    if cat in ("Cf", "Cs"):  # ZWSP, ZWJ, ZWNJ, word joiner, BOM, soft hyphen, bidi marks; lone surrogates
         return True
     cp = ord(ch)
     if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF:  # variation selectors

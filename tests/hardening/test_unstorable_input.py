@@ -18,7 +18,8 @@ BIG = 2**70
 
 def raw_json(client, method: str, url: str, body, headers):
     """ASCII JSON, so that "\\ud800" escapes reach the server as lone surrogates."""
-    return client.request(method, url, content=json.dumps(body), headers={**headers, "content-type": "application/json"})
+    return client.request(method, url, content=json.dumps(body),
+                          headers={**headers, "content-type": "application/json"})
 
 
 def assert_422_korean(response) -> None:
