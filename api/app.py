@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        from api.logging import install_log_masking
+
+        install_log_masking(settings)  # after the server configured logging: mask personal data, hide secrets
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)

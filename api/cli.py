@@ -46,6 +46,13 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
 @click.group()
 def main() -> None:
     """스마트공장 핫라인 (smart-factory hotline) service."""
+    from api.logging import install_log_masking
+
+    try:
+        settings = get_settings()
+    except ValueError:
+        settings = None  # the command reports the configuration error when it reads the settings
+    install_log_masking(settings)  # whatever any command logs is masked, the configured secrets hidden
 
 
 def initialise(settings: Settings) -> None:
@@ -75,9 +82,11 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the API and the staff console."""
     import uvicorn
 
+    from api.logging import uvicorn_log_config
+
     _settings()
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info")
+                proxy_headers=False, log_level="info", log_config=uvicorn_log_config("info"))
 
 
 @main.command()
@@ -86,7 +95,11 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8443, show_default=True, type=int, help="webhook mode: port to listen on")
 def bot(webhook_url: str | None, listen: str, port: int) -> None:
     """Run the Telegram bot (long polling by default)."""
+    from api.logging import configure_logging
+    from bot.config import BotSettings
     from bot.main import run_bot
+
+    configure_logging(BotSettings())  # a root handler with the masking filter; the bot's tokens stay out of logs
 
     run_bot(webhook_url=webhook_url, listen=listen, port=port)
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     ask_rate_per_minute: int = Field(default=30, ge=1, description="anonymous /ask calls per IP per minute")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     run_scheduler: bool = True
+    retention_days: int = Field(default=3 * 365, ge=1,
+                                description="resolved tickets' personal data is anonymised this many days after")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
