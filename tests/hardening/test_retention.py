@@ -1,0 +1,190 @@
+"""Retention: resolved tickets' personal data is anonymised after ``HOTLINE_RETENTION_DAYS`` (default 3 years) by
+the scheduler's daily job (``api.tickets.scheduler.anonymise_old_tickets``); the ticket skeleton, its statistics
+and the append-only audit trail stay, and the audit trail carries none of the personal data."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import func, select, update
+
+from api.config import Settings
+from api.db import make_engine, make_sessionmaker
+from api.outbox.models import OutboxMessage
+from api.staff.service import create_staff
+from api.tickets import service
+from api.tickets.models import Ticket, TicketEvent, TicketMessage
+from api.tickets.scheduler import (ANONYMISED_TEXT, DEFAULT_RETENTION_DAYS, Scheduler, anonymise_old_tickets,
+                                   start_scheduler, stop_scheduler)
+
+T0 = datetime(2022, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Seoul
+PERSONAL = {"contact_name": "홍길동", "phone": "010-2345-6789", "business_number": "124-81-00998",
+            "company_name": "길동정밀"}
+SECRETS_IN_TEXT = ("홍길동", "2345-6789", "23456789", "1248100998", "124-81-00998", "길동정밀", "금천구 가산디지털1로 77")
+
+
+def test_the_period_is_a_setting_with_a_three_year_default(monkeypatch):
+    assert Settings().retention_days == DEFAULT_RETENTION_DAYS == 1095
+    monkeypatch.setenv("HOTLINE_RETENTION_DAYS", "30")
+    settings = Settings()
+    assert settings.retention_days == 30
+    monkeypatch.setenv("HOTLINE_RETENTION_DAYS", "0")
+    try:
+        Settings()
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a retention period of 0 days must be refused")
+
+
+async def _full_ticket(session, *, chat_id: int, at: datetime, agent, resolve_after: timedelta | None):
+    """A ticket with every kind of personal data the hotline keeps: contact fields, the question, a follow-up,
+    a staff reply naming the owner, a rating comment, and the outbox copies of the messages."""
+    created = await service.create_ticket(session, chat_id=chat_id, address="서울 금천구 가산디지털1로 77", now=at,
+                                          text=f"홍길동입니다. 010-2345-6789로 연락 주세요 ({chat_id})", **PERSONAL)
+    ticket = created.ticket
+    await service.append_owner_message(session, chat_id=chat_id, text="공장 주소는 금천구 가산디지털1로 77입니다",
+                                       now=at + timedelta(minutes=5))
+    await service.reply_to_ticket(session, staff=agent, ticket_id=ticket.id, now=at + timedelta(hours=1),
+                                  body="홍길동 대표님, 길동정밀 건 확인했습니다")
+    if resolve_after is not None:
+        await service.resolve_ticket(session, staff=agent, ticket_id=ticket.id, now=at + resolve_after)
+        await service.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=5,
+                                  comment="홍길동: 010-2345-6789 친절했어요", now=at + resolve_after + timedelta(hours=1))
+    return ticket
+
+
+async def _texts_of(session, ticket_id: int) -> str:
+    """Everything stored about one ticket, as one string to search."""
+    ticket = await session.scalar(select(Ticket).where(Ticket.id == ticket_id)
+                                  .execution_options(populate_existing=True))
+    fields = [ticket.text, ticket.address, ticket.company_name, ticket.business_number, ticket.contact_name,
+              ticket.phone, ticket.rating_comment]
+    bodies = (await session.scalars(select(TicketMessage.body).where(TicketMessage.ticket_id == ticket_id))).all()
+    sent = (await session.scalars(select(OutboxMessage.text).where(OutboxMessage.ticket_id == ticket_id))).all()
+    return json.dumps([fields, bodies, sent], ensure_ascii=False)
+
+
+async def _event_data(session, ticket_id: int) -> str:
+    rows = (await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                                  .order_by(TicketEvent.id))).all()
+    return json.dumps([[e.kind, e.data] for e in rows], ensure_ascii=False, default=str)
+
+
+async def test_old_resolved_tickets_lose_their_personal_data_and_keep_their_statistics(db):
+    agent = await create_staff(db, username="ret-agent", password="password-123", role="agent", center_code="seoul")
+    old = await _full_ticket(db, chat_id=501, at=T0, agent=agent, resolve_after=timedelta(days=1))
+    recent = await _full_ticket(db, chat_id=502, at=T0 + timedelta(days=800), agent=agent,
+                                resolve_after=timedelta(days=1))
+    still_open = await _full_ticket(db, chat_id=503, at=T0, agent=agent, resolve_after=None)
+    await db.execute(update(OutboxMessage).values(status="sent"))  # delivered long ago
+    before = {t.id: (t.center_id, t.region_sido, t.region_sigungu, t.created_at, t.resolved_at, t.rating,
+                     t.first_responded_at, t.number) for t in (old, recent, still_open)}
+    events_before = await db.scalar(select(func.count()).select_from(TicketEvent))
+
+    now = T0 + timedelta(days=1 + DEFAULT_RETENTION_DAYS, hours=2)
+    assert await anonymise_old_tickets(db, now=now) == 1
+
+    stored = await _texts_of(db, old.id)
+    assert not [s for s in SECRETS_IN_TEXT if s in stored], stored
+    await db.refresh(old)
+    assert old.anonymised_at == now and old.text == ANONYMISED_TEXT
+    assert (old.center_id, old.region_sido, old.region_sigungu, old.created_at, old.resolved_at, old.rating,
+            old.first_responded_at, old.number) == before[old.id]  # the skeleton and the statistics stay
+    assert await db.scalar(select(func.count()).select_from(TicketMessage)
+                           .where(TicketMessage.ticket_id == old.id)) == 3  # the conversation's shape stays
+    for kept in (recent, still_open):  # too recent, or never resolved: untouched
+        assert "010-2345-6789" in await _texts_of(db, kept.id)
+        await db.refresh(kept)
+        assert kept.anonymised_at is None
+    # The audit trail is append-only: one more event, none changed.
+    assert await db.scalar(select(func.count()).select_from(TicketEvent)) == events_before + 1
+    assert json.loads(await _event_data(db, old.id))[-1][0] == "anonymised"
+
+
+async def test_the_audit_trail_never_carries_the_owners_personal_data(db):
+    """Events cannot be anonymised later (database triggers forbid edits), so what the ticket service writes
+    into them must not contain the owner's data in the first place — through the whole life of a ticket."""
+    agent = await create_staff(db, username="ev-agent", password="password-123", role="agent", center_code="seoul")
+    ticket = await _full_ticket(db, chat_id=601, at=T0, agent=agent, resolve_after=timedelta(days=1))
+    await service.reopen_ticket(db, staff=agent, ticket_id=ticket.id, now=T0 + timedelta(days=2))
+    await service.transfer_ticket(db, staff=agent, ticket_id=ticket.id, center_code="busan", reason="관할 이관",
+                                  now=T0 + timedelta(days=2, hours=1))
+    events = await _event_data(db, ticket.id)
+    assert {"created", "replied", "resolved", "rated", "reopened", "transferred", "owner_message"} <= {
+        kind for kind, _ in json.loads(events)}
+    assert not [s for s in SECRETS_IN_TEXT if s in events], events
+
+
+async def test_reopened_tickets_count_from_their_last_resolution_and_batches_finish(db):
+    agent = await create_staff(db, username="ret-b", password="password-123", role="agent", center_code="seoul")
+    tickets = [await _full_ticket(db, chat_id=700 + i, at=T0, agent=agent, resolve_after=timedelta(days=1))
+               for i in range(5)]
+    reopened = tickets[0]
+    await service.reopen_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=400))
+    await service.resolve_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=401))
+    now = T0 + timedelta(days=1 + DEFAULT_RETENTION_DAYS, hours=2)
+    done = []
+    while n := await anonymise_old_tickets(db, now=now, batch=2):
+        done.append(n)
+    assert done == [2, 2]  # four tickets, in batches of two; the reopened one is not due yet
+    await db.refresh(reopened)
+    assert reopened.anonymised_at is None
+    later = T0 + timedelta(days=401 + DEFAULT_RETENTION_DAYS, hours=1)
+    assert await anonymise_old_tickets(db, now=later) == 1
+    assert await anonymise_old_tickets(db, now=later) == 0  # idempotent
+
+
+async def test_the_scheduler_uses_the_configured_period(fresh_database_url):
+    """``start_scheduler`` (the app lifespan's hook) takes the period from the settings; the daily job runs in
+    the first round and then once a day (a lease)."""
+    from tests.conftest import make_settings
+
+    engine = make_engine(fresh_database_url)
+    sm = make_sessionmaker(engine)
+    try:
+        async with sm() as session:
+            agent = await create_staff(session, username="sch", password="password-123", role="agent",
+                                       center_code="seoul")
+            due = await _full_ticket(session, chat_id=801, at=T0, agent=agent, resolve_after=timedelta(days=1))
+            not_yet = await _full_ticket(session, chat_id=802, at=T0 + timedelta(days=20), agent=agent,
+                                         resolve_after=timedelta(days=1))  # resolved on day 21
+            await session.commit()
+        settings = make_settings(fresh_database_url, retention_days=30)
+        scheduler, task = start_scheduler(sm, settings)
+        await stop_scheduler(scheduler, task)  # cancelled before its first round: only its configuration is read
+        assert scheduler.retention_days == 30
+
+        first = T0 + timedelta(days=51) - timedelta(hours=6)
+        rounds = Scheduler(sm, retention_days=30, holder="a")
+        await rounds.run_once(now=first)
+        async with sm() as session:
+            anonymised = dict((await session.execute(select(Ticket.id, Ticket.anonymised_at))).all())
+            assert anonymised[due.id] == first and anonymised[not_yet.id] is None
+            assert "010-2345-6789" not in await _texts_of(session, due.id)
+        # The second ticket is due twelve hours later, but the job runs once a day (a lease)...
+        await rounds.run_once(now=first + timedelta(hours=12))
+        async with sm() as session:
+            assert (await session.scalar(select(Ticket.anonymised_at).where(Ticket.id == not_yet.id))) is None
+        # ...so it goes the next day.
+        await rounds.run_once(now=first + timedelta(days=1, minutes=1))
+        async with sm() as session:
+            assert (await session.scalar(select(Ticket.anonymised_at).where(Ticket.id == not_yet.id))) is not None
+    finally:
+        await engine.dispose()
+
+
+async def test_staff_see_the_anonymised_ticket_through_the_api(db, client, make_staff):
+    staff, headers = await make_staff("agent", "seoul")
+    ticket = await _full_ticket(db, chat_id=901, at=T0, agent=staff, resolve_after=timedelta(days=1))
+    await db.execute(update(OutboxMessage).values(status="sent"))
+    assert await anonymise_old_tickets(db, now=T0 + timedelta(days=2 + DEFAULT_RETENTION_DAYS)) == 1
+    await db.commit()
+    r = await client.get(f"/api/v1/tickets/{ticket.id}", headers=headers)
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    shown.pop("company")  # the company record is not the ticket's: it outlives its tickets (see the report)
+    text = json.dumps(shown, ensure_ascii=False)
+    assert not [s for s in SECRETS_IN_TEXT if s in text], text
+    assert shown["text"] == ANONYMISED_TEXT and shown["phone"] is None and shown["contact_name"] is None
