@@ -114,7 +114,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": code, "detail": detail}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
 
-    from sqlalchemy.exc import DataError
+    from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database is unreachable or restarting (or the pool is exhausted, or SQLite stayed locked): a
+        # transient state, answered like /readyz; the pool replaces broken connections once it is back.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+        _log.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+        return JSONResponse({"error": "database_unavailable",
+                             "detail": "데이터베이스에 잠시 연결할 수 없습니다. 잠시 후 다시 시도해 주세요."},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    for exc_class in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(exc_class, _database_unavailable)
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
