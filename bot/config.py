@@ -21,6 +21,8 @@ class BotSettings(BaseSettings):
 
     # Long polling: seconds a getUpdates call waits for news.
     poll_timeout: float = Field(default=10, ge=0)
+    # Updates handled at the same time (different chats; one chat's updates always one after another).
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
     # Outbox drain: seconds between leases when nothing was due, messages per lease, lease length.
     outbox_interval: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import inspect
 import json
 import logging
 import signal
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 
 from bot.client import ApiClient
 from bot.config import BotSettings
@@ -32,6 +33,43 @@ COMMANDS = [BotCommand("start", "처음 안내"), BotCommand("status", "내 문�
             BotCommand("cancel", "진행 중인 접수 그만두기"), BotCommand("help", "이용 방법")]
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats are handled at the same time (up to ``max_concurrent_updates``); the updates of
+    one chat one after another, in the order they came (a conversation is a sequence, and its replies must not
+    overtake each other). A chat waits for its turn before it takes a slot, so one chat's backlog never holds the
+    slots other chats need."""
+
+    def __init__(self, max_concurrent_updates: int):
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # chat -> (its turn, [updates waiting])
+
+    async def process_update(self, update: object, coroutine) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await super().process_update(update, coroutine)
+            return
+        lock, waiting = self._chats.setdefault(chat.id, (asyncio.Lock(), [0]))
+        waiting[0] += 1
+        try:
+            async with lock:  # FIFO: updates keep their order
+                await super().process_update(update, coroutine)
+        finally:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                self._chats.pop(chat.id, None)
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:
+                coroutine.close()  # cancelled while waiting (shutting down): never started
+
+    async def do_process_update(self, update: object, coroutine) -> None:
+        await coroutine
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
 def build_application(settings: BotSettings, *, api: ApiClient | None = None) -> Application:
     """The python-telegram-bot Application with the hotline's handlers, talking to ``settings.telegram_base_url``."""
     if not settings.telegram_token:
@@ -42,6 +80,7 @@ def build_application(settings: BotSettings, *, api: ApiClient | None = None) ->
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.file_base_url())
         .get_updates_read_timeout(settings.poll_timeout + 10)
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
         .build()
     )
     application.bot_data["hotline"] = Hotline.create(settings, api)

@@ -300,3 +300,44 @@ async def test_unreachable_telegram_gives_the_batch_back_untried():
     assert api.failed == [(1, "t1", 0, False)]
     assert api.released == [(2, "t2"), (3, "t3")]
     assert api.sent == []
+
+
+# --- many chats at once (what lets the bot keep up under load) -------------------------------------------------------
+
+
+async def test_updates_of_one_chat_in_order_other_chats_meanwhile():
+    """The bot handles different chats at the same time but one chat's updates strictly in order: a slow turn
+    (say, the API answering late) holds back only its own chat."""
+    from datetime import datetime, timezone
+
+    from telegram import Chat, Message, Update, User
+
+    from bot.main import PerChatUpdateProcessor
+
+    def update(update_id: int, chat_id: int) -> Update:
+        return Update(update_id, message=Message(update_id, datetime.now(timezone.utc), Chat(chat_id, "private"),
+                                                 from_user=User(chat_id, "대표", False), text="질문"))
+
+    log: list[tuple[str, str]] = []
+    slow = asyncio.Event()
+
+    async def turn(name: str, wait: asyncio.Event | None = None) -> None:
+        log.append(("start", name))
+        if wait is not None:
+            await wait.wait()
+        log.append(("end", name))
+
+    processor = PerChatUpdateProcessor(4)
+    tasks = [asyncio.create_task(processor.process_update(update(1, 10), turn("a1", slow))),
+             asyncio.create_task(processor.process_update(update(2, 10), turn("a2"))),
+             asyncio.create_task(processor.process_update(update(3, 20), turn("b1")))]
+    await eventually(lambda: _async_value(("end", "b1") in log), timeout=5, what="the other chat handled")
+    assert ("start", "a2") not in log  # chat 10 waits for its slow first turn
+    slow.set()
+    await asyncio.gather(*tasks)
+    assert log.index(("end", "a1")) < log.index(("start", "a2"))
+    assert processor._chats == {}  # nothing kept for chats with nothing waiting
+
+
+async def _async_value(value):
+    return value
