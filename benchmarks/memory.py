@@ -119,7 +119,7 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print("| workers | worker | RSS after startup MB | RSS after load MB | peak RSS MB | PSS MB | USS MB "
-          "| questions asked |")
+          "| questions asked (all workers) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for workers, i, start, end, asked in rows:
         print(f"| {workers} | {i} | {start.get('VmRSS', 0):.0f} | {end.get('VmRSS', 0):.0f} | "
