@@ -192,6 +192,42 @@ async def anonymise_old_tickets(session: AsyncSession, *, now: datetime | None =
     return len(ids)
 
 
+async def forget_stale_personal_data(session: AsyncSession, *, now: datetime | None = None,
+                                     older_than_days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
+    """The personal data kept outside tickets, once untouched for the retention period: questions in the ask
+    log (text and chat), conversation states, owner chats' display names, and companies' names, business
+    numbers and addresses (their region and centre stay for the statistics) when none of their tickets still
+    keeps personal data. Returns how many rows of each kind were cleared."""
+    from api.companies.models import Company, OwnerChat
+    from api.conversations.models import Conversation
+    from api.kb.models import AskLog
+
+    now = (now or utcnow()).astimezone(timezone.utc)
+    cutoff = now - timedelta(days=older_than_days)
+    live_ticket = select(Ticket.id).where(Ticket.anonymised_at.is_(None))
+    counts = {}
+    result = await session.execute(
+        update(AskLog).where(AskLog.created_at < cutoff, AskLog.text != ANONYMISED_TEXT)
+        .values(text=ANONYMISED_TEXT, chat_id=None).execution_options(synchronize_session=False))
+    counts["ask_logs"] = result.rowcount
+    result = await session.execute(
+        Conversation.__table__.delete().where(Conversation.updated_at < cutoff))
+    counts["conversations"] = result.rowcount
+    result = await session.execute(
+        update(OwnerChat).where(OwnerChat.updated_at < cutoff, OwnerChat.display_name != "",
+                                ~live_ticket.where(Ticket.chat_id == OwnerChat.chat_id).exists())
+        .values(display_name="").execution_options(synchronize_session=False))
+    counts["owner_chats"] = result.rowcount
+    result = await session.execute(
+        update(Company).where(Company.updated_at < cutoff,
+                              (Company.name != "") | (Company.address != "") | Company.business_number.is_not(None),
+                              ~live_ticket.where(Ticket.company_id == Company.id).exists())
+        .values(name="", address="", business_number=None).execution_options(synchronize_session=False))
+    counts["companies"] = result.rowcount
+    await session.flush()
+    return counts
+
+
 # --- the loop ---------------------------------------------------------------------------------------------
 
 class Scheduler:
@@ -225,6 +261,7 @@ class Scheduler:
             async with self.sessionmaker() as session:
                 while await anonymise_old_tickets(session, now=now, older_than_days=self.retention_days):
                     await session.commit()
+                await forget_stale_personal_data(session, now=now, older_than_days=self.retention_days)
                 await session.commit()
         return report
 

@@ -188,3 +188,44 @@ async def test_staff_see_the_anonymised_ticket_through_the_api(db, client, make_
     text = json.dumps(shown, ensure_ascii=False)
     assert not [s for s in SECRETS_IN_TEXT if s in text], text
     assert shown["text"] == ANONYMISED_TEXT and shown["phone"] is None and shown["contact_name"] is None
+
+
+async def test_personal_data_outside_tickets_is_forgotten_after_the_period(db):
+    from api.companies.models import Company, OwnerChat
+    from api.conversations.models import Conversation
+    from api.kb.models import AskLog
+    from api.tickets.scheduler import forget_stale_personal_data
+
+    agent = await create_staff(db, username="ret-agent2", password="password-123", role="agent", center_code="seoul")
+    old = await _full_ticket(db, chat_id=601, at=T0, agent=agent, resolve_after=timedelta(days=1))
+    still_open = await _full_ticket(db, chat_id=602, at=T0, agent=agent, resolve_after=None)
+    db.add_all([AskLog(created_at=T0, chat_id=601, text="홍길동 010-2345-6789 문의", outcome="escalate"),
+                AskLog(created_at=T0 + timedelta(days=900), chat_id=601, text="최근 질문", outcome="answered"),
+                Conversation(chat_id=601, state={"step": "address", "draft": "홍길동"}, updated_at=T0)])
+    former_center = old.center_id
+    former = Company(name="옛정밀", business_number="2208100010", address="서울 금천구 가산동 1", center_id=former_center)
+    db.add(former)
+    await db.flush()
+    await db.execute(update(Company).values(updated_at=T0))
+    await db.execute(update(OwnerChat).values(display_name="홍길동", updated_at=T0))
+    now = T0 + timedelta(days=2 + DEFAULT_RETENTION_DAYS)
+    assert await anonymise_old_tickets(db, now=now) == 1
+
+    counts = await forget_stale_personal_data(db, now=now)
+
+    assert counts["ask_logs"] == 1 and counts["conversations"] == 1
+    logs = {row.text: row.chat_id for row in (await db.scalars(select(AskLog)
+                                                                .execution_options(populate_existing=True))).all()}
+    assert logs == {ANONYMISED_TEXT: None, "최근 질문": 601}
+    assert await db.get(Conversation, 601) is None
+    chats = {c.chat_id: c.display_name for c in (await db.scalars(
+        select(OwnerChat).execution_options(populate_existing=True))).all()}
+    assert chats[601] == "" and chats[602] == "홍길동"  # 602 still has an open ticket
+    companies = {c.id: c for c in (await db.scalars(select(Company)
+                                                     .execution_options(populate_existing=True))).all()}
+    gone = companies[former.id]
+    assert (gone.name, gone.address, gone.business_number) == ("", "", None)
+    assert gone.center_id == former_center  # the statistics keep the centre
+    assert old.company_id == still_open.company_id  # same business number: one company, with an open ticket
+    assert companies[still_open.company_id].business_number == "1248100998"
+    assert (await forget_stale_personal_data(db, now=now))["ask_logs"] == 0  # idempotent
