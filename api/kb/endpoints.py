@@ -47,7 +47,8 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
       question to a chat.
     * When the owner picks a clarify button, the bot fetches that entry with
       ``GET /api/v1/kb/entries/{entry_id}``; 👍/👎 go to ``POST /api/v1/ask/{ask_log_id}/feedback``.
-    * Every question is logged (``ask_log_id``) with its outcome, candidates and scores.
+    * Every question is logged (``ask_log_id``) with its outcome, candidates and scores. The bot may send an
+      ``Idempotency-Key`` header: a retry with the same key is answered again but logged once (same ``ask_log_id``).
     """
     if body.chat_id is not None and not principal.is_service:
         if principal.kind == "anonymous":
@@ -65,10 +66,14 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     if len(text) > service.MAX_QUESTION_CHARS:
         raise Unprocessable(f"질문이 너무 깁니다. {service.MAX_QUESTION_CHARS}자 이내로 줄여 주세요. (지금 {len(text)}자)",
                             code="validation_error")
+    key = request.headers.get("idempotency-key") if principal.is_service else None
+    if key is not None and not (0 < len(key) <= 100):
+        raise Unprocessable("Idempotency-Key는 1~100자여야 합니다.", code="invalid_idempotency_key")
     matcher = await get_cache(request.app).get(session)
     result = await asyncio.to_thread(matcher.match, text, today=service.kst_today())
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
-    log = await service.log_ask(session, text=text, result=result, chat_id=body.chat_id, channel=channel)
+    log = await service.log_ask(session, text=text, result=result, chat_id=body.chat_id, channel=channel,
+                                idempotency_key=key)
     return AskOut(outcome=result.outcome, kind=result.kind,
                   answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
                   candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=log.id)

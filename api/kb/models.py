@@ -78,6 +78,8 @@ class AskLog(Base):
     candidates: Mapped[list[dict]] = mapped_column(JSON, default=list)
     feedback: Mapped[str | None] = mapped_column(String(8))
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The bot's Idempotency-Key: a question retried after a timeout is logged (and answered) once.
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
 
 
 class KbEvent(Base):

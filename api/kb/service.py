@@ -650,15 +650,33 @@ def candidates_json(result: MatchResult) -> list[dict]:
             for c in result.candidates]
 
 
+async def find_logged_ask(session: AsyncSession, *, idempotency_key: str) -> AskLog | None:
+    return await session.scalar(select(AskLog).where(AskLog.idempotency_key == idempotency_key))
+
+
 async def log_ask(session: AsyncSession, *, text: str, result: MatchResult, chat_id: int | None,
-                  channel: str) -> AskLog:
-    """Record a question and what the matcher made of it."""
+                  channel: str, idempotency_key: str | None = None) -> AskLog:
+    """Record a question and what the matcher made of it. With an idempotency key, a question already logged
+    under that key is not logged again: the first record is returned (also when a concurrent retry wins)."""
+    if idempotency_key is not None:
+        existing = await find_logged_ask(session, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
     entry = result.entry
     row = AskLog(text=text, outcome=result.outcome, kind=result.kind, chat_id=chat_id, channel=channel,
                  entry_id=entry.id if entry else None, topic=entry.topic if entry else None,
-                 score=round(float(result.score), 4), candidates=candidates_json(result))
-    session.add(row)
-    await session.flush()
+                 score=round(float(result.score), 4), candidates=candidates_json(result),
+                 idempotency_key=idempotency_key)
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        existing = await find_logged_ask(session, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return existing
     return row
 
 

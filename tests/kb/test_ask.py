@@ -202,3 +202,20 @@ async def test_the_cache_polls_the_stamp_for_changes_committed_elsewhere(fresh_d
             assert cache.builds == 2 and len(rebuilt.entries) == 4
     finally:
         await engine.dispose()
+
+
+async def test_a_retried_question_with_the_same_idempotency_key_is_logged_once(client, db, imported, service_headers):
+    headers = {**service_headers, "Idempotency-Key": "ask-77-1001"}
+    first = await client.post("/api/v1/ask", json={"text": "국비 비율 얼마에요?", "chat_id": 77}, headers=headers)
+    again = await client.post("/api/v1/ask", json={"text": "국비 비율 얼마에요?", "chat_id": 77}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.json()["ask_log_id"] == first.json()["ask_log_id"]
+    assert again.json()["outcome"] == first.json()["outcome"]
+    rows = (await db.scalars(select(AskLog).where(AskLog.chat_id == 77))).all()
+    assert len(rows) == 1
+    other = await client.post("/api/v1/ask", json={"text": "국비 비율 얼마에요?", "chat_id": 77},
+                              headers={**service_headers, "Idempotency-Key": "ask-77-1002"})
+    assert other.json()["ask_log_id"] != first.json()["ask_log_id"]
+    too_long = await client.post("/api/v1/ask", json={"text": "국비", "chat_id": 77},
+                                 headers={**service_headers, "Idempotency-Key": "k" * 101})
+    assert too_long.status_code == 422
