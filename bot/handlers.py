@@ -243,27 +243,36 @@ async def _ticket_of_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     return ticket_id
 
 
-async def staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    h = hotline(context)
-    ticket_id = await _ticket_of_reply(update, context)
-    if ticket_id is None:
-        return
+async def _staff_action(update: Update, context: ContextTypes.DEFAULT_TYPE, ticket_id: int, action,
+                        done_text) -> None:
+    """Run a staff member's action on a ticket through the API and answer in the group: the API's refusal
+    (unlinked account, another centre, already resolved …) or ``done_text(result)``."""
     message = update.effective_message
     try:
-        result = await h.api.staff_reply(update.effective_user.id, ticket_id, message.text)
+        result = await action(update.effective_user.id, ticket_id)
     except ApiUnavailable:
         raise
     except ApiError as exc:
-        await send_reply(context.bot, update.effective_chat.id, Reply(_staff_error_text(exc)),
-                         reply_to=message.message_id)
+        text = _staff_error_text(exc)
+    else:
+        text = done_text(result)
+    await send_reply(context.bot, update.effective_chat.id, Reply(text), reply_to=message.message_id)
+
+
+async def staff_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ticket_id = await _ticket_of_reply(update, context)
+    if ticket_id is None:
         return
-    await send_reply(context.bot, update.effective_chat.id,
-                     Reply(texts.STAFF_REPLY_SENT.format(number=result["ticket"]["number"])),
-                     reply_to=message.message_id)
+    body = update.effective_message.text
+
+    async def reply(telegram_user_id: int, ticket: int):
+        return await hotline(context).api.staff_reply(telegram_user_id, ticket, body)
+
+    await _staff_action(update, context, ticket_id, reply,
+                        lambda result: texts.STAFF_REPLY_SENT.format(number=result["ticket"]["number"]))
 
 
 async def staff_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    h = hotline(context)
     message = update.effective_message
     if message.reply_to_message is None:
         await send_reply(context.bot, update.effective_chat.id,
@@ -273,17 +282,9 @@ async def staff_resolve(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     ticket_id = await _ticket_of_reply(update, context)
     if ticket_id is None:
         return
-    try:
-        ticket = await h.api.staff_resolve(update.effective_user.id, ticket_id)
-    except ApiUnavailable:
-        raise
-    except ApiError as exc:
-        await send_reply(context.bot, update.effective_chat.id, Reply(_staff_error_text(exc)),
-                         reply_to=message.message_id)
-        return
-    await send_reply(context.bot, update.effective_chat.id,
-                     Reply(f"✅ {ticket['number']} 문의를 답변 완료로 처리했어요. 대표님께 만족도 평가를 요청합니다."),
-                     reply_to=message.message_id)
+    await _staff_action(update, context, ticket_id, hotline(context).api.staff_resolve,
+                        lambda ticket: f"✅ {ticket['number']} 문의를 답변 완료로 처리했어요. "
+                                       "대표님께 만족도 평가를 요청합니다.")
 
 
 # --- errors ------------------------------------------------------------------------------------------------------
