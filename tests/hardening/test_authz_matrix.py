@@ -11,12 +11,9 @@ or an agent doing an admin's job) or 404 (an agent reaching for another centre's
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import httpx
@@ -25,27 +22,22 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from api.auth.security import hash_password
 from api.centers.models import Center
 from api.conversations import service as conversations
 from api.db import utcnow
-from api.kb import service as kb
-from api.kb.models import AskLog
 from api.outbox import delivery
 from api.outbox.models import OutboxMessage
 from api.outbox.service import enqueue
 from api.staff.models import Staff
 from api.telegram_staff import service as telegram_staff
-from api.tickets import service as tickets
 from api.tickets.endpoints import ACTING_HEADER
 from api.tickets.models import Ticket, TicketEvent
 from tests.conftest import SECRET_KEY, SERVICE_TOKEN, bearer_for, make_settings
+from tests.hardening.objects import (ADDRESS, PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff,
+                                     new_synonym, new_ticket)
 
 ROLES = ("anonymous", "service", "agent_a", "agent_b", "admin")
 CENTRE_A, CENTRE_B = "seoul", "busan"
-ADDRESS = {"seoul": "서울 금천구 가산동", "busan": "부산 사하구 신평동"}
-PASSWORD = "password-123"
-SOURCE = ("중소벤처기업부 스마트공장 보급·확산 사업 공고", "https://www.mss.go.kr/site/smba/main.do")
 HANGUL = re.compile(r"[가-힣]")
 
 OK = "ok"
@@ -55,18 +47,6 @@ STAFF = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": OK, "admin"
 ADMIN = {"anonymous": 401, "service": 403, "agent_a": 403, "agent_b": 403, "admin": OK}
 # A ticket (or another object) of centre A: its agents and admins; agent B must not even learn it exists.
 OWN_CENTRE = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": 404, "admin": OK}
-
-_ids = itertools.count(1)
-
-
-def fresh() -> int:
-    return next(_ids)
-
-
-@functools.cache
-def password_hash() -> str:
-    return hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once for all the staff of this module
-
 
 @dataclass(frozen=True)
 class Member:
@@ -112,13 +92,7 @@ class World:
         await self.db.commit()  # a savepoint of the test's transaction: survives a later error response
 
     async def staff(self, role: str, centre: str | None, *, telegram: bool = False) -> Member:
-        n = fresh()
-        centre_id = await self.db.scalar(select(Center.id).where(Center.code == centre)) if centre else None
-        staff = Staff(username=f"authz-{role}-{centre or 'all'}-{n}", display_name=f"권한 {n}",
-                      password_hash=password_hash(), role=role, center_id=centre_id, password_changed_at=utcnow(),
-                      telegram_user_id=6_500_000_000 + n if telegram else None)
-        self.db.add(staff)
-        await self.db.flush()
+        staff = await new_staff(self.db, role, centre, telegram=telegram)
         member = Member(id=staff.id, username=staff.username, telegram_user_id=staff.telegram_user_id,
                         headers=bearer_for(staff))
         await self.commit()
@@ -131,44 +105,26 @@ class World:
 
     async def ticket(self, centre: str = CENTRE_A, *, resolved: bool = False) -> tuple[int, int]:
         """A new ticket of ``centre`` (open, or resolved by the admin); returns (ticket id, owner chat id)."""
-        n = fresh()
-        chat_id = 8_100_000_000 + n
-        created = await tickets.create_ticket(self.db, chat_id=chat_id, text=f"스마트공장 구축 일정 문의 {n}번",
-                                              address=ADDRESS[centre])
-        ticket_id = created.ticket.id
-        if resolved:
-            await tickets.resolve_ticket(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
+        made = await new_ticket(self.db, centre=centre, admin=await self.staff_row("admin"), resolved=resolved)
         await self.commit()
-        return ticket_id, chat_id
+        return made
 
     # --- knowledge base -------------------------------------------------------------------------------------------
 
     async def entry(self, *, publish: bool = False, revisions: int = 1) -> str:
-        n = fresh()
-        entry_id = f"authz-entry-{n}"
-        await kb.create_entry(self.db, entry_id=entry_id, topic="support-ratio", title=f"권한 시험 질문 {n}번",
-                              paraphrases=[f"권한 시험 다른 표현 {n}번"], answer=f"권한 시험 답변 {n}번입니다.",
-                              source_title=SOURCE[0], source_url=SOURCE[1], year=2025, valid_from=date(2019, 1, 1),
-                              author=None, publish=publish)
-        for i in range(2, revisions + 1):
-            await kb.save_revision(self.db, entry_id=entry_id, author=None, publish=publish,
-                                   title=f"권한 시험 질문 {n}번 ({i}판)", answer=f"권한 시험 답변 {n}번 {i}판입니다.")
+        entry_id = await new_entry(self.db, publish=publish, revisions=revisions)
         await self.commit()
         return entry_id
 
     async def ask_log(self, *, outcome: str = "escalate") -> int:
-        n = fresh()
-        row = AskLog(text=f"권한 시험 미답변 질문 {n}번 공장 폐수 허가", outcome=outcome, kind="question",
-                     chat_id=8_200_000_000 + n, channel="bot", score=0.1, candidates=[])
-        self.db.add(row)
-        await self.db.flush()
+        log_id = await new_ask_log(self.db, outcome=outcome)
         await self.commit()
-        return row.id
+        return log_id
 
     async def synonym(self) -> int:
-        row = await kb.add_synonym(self.db, term="스마트공장", variant=f"권한시험변형{fresh()}", author=None)
+        synonym_id = await new_synonym(self.db)
         await self.commit()
-        return row.id
+        return synonym_id
 
     # --- the bot's plumbing ---------------------------------------------------------------------------------------
 

@@ -10,8 +10,6 @@ login page; an agent gets 404 for another centre's ticket and 403 for an admin p
 
 from __future__ import annotations
 
-import functools
-import itertools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,28 +18,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from api.auth.security import hash_password
-from api.centers.models import Center
 from api.console import security
 from api.console import service as console_service
 from api.console.security import SESSION_COOKIE
-from api.db import utcnow
-from api.kb import service as kb
-from api.kb.models import AskLog
 from api.staff.models import Staff
 from api.tickets import service as tickets
 from tests.conftest import SECRET_KEY, make_settings
 from tests.console.conftest import csrf_from
+from tests.hardening.objects import (PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff, new_synonym,
+                                     new_ticket)
 
 ROLES = ("anonymous", "agent_a", "agent_b", "admin")
 CENTRE_A, CENTRE_B = "seoul", "busan"
-ADDRESS = {"seoul": "서울 금천구 가산동", "busan": "부산 사하구 신평동"}
-PASSWORD = "password-123"
-SOURCE = ("중소벤처기업부 스마트공장 보급·확산 사업 공고", "https://www.mss.go.kr/site/smba/main.do")
 HANGUL = re.compile(r"[가-힣]")
 
 OK = "ok"
@@ -51,18 +42,6 @@ STAFF = {"anonymous": LOGIN, "agent_a": OK, "agent_b": OK, "admin": OK}
 ADMIN = {"anonymous": LOGIN, "agent_a": 403, "agent_b": 403, "admin": OK}
 OWN_CENTRE = {"anonymous": LOGIN, "agent_a": OK, "agent_b": 404, "admin": OK}
 NOWHERE = dict.fromkeys(ROLES, 404)
-
-_ids = itertools.count(1)
-
-
-def fresh() -> int:
-    return next(_ids)
-
-
-@functools.cache
-def password_hash() -> str:
-    return hash_password(PASSWORD)
-
 
 @dataclass(frozen=True)
 class Member:
@@ -99,12 +78,7 @@ class World:
         await self.db.commit()
 
     async def staff(self, role: str = "agent", centre: str | None = CENTRE_A, *, signed_in: bool = False) -> Member:
-        n = fresh()
-        centre_id = await self.db.scalar(select(Center.id).where(Center.code == centre)) if centre else None
-        staff = Staff(username=f"cauthz-{role}-{centre or 'all'}-{n}", display_name=f"콘솔 권한 {n}",
-                      password_hash=password_hash(), role=role, center_id=centre_id, password_changed_at=utcnow())
-        self.db.add(staff)
-        await self.db.flush()
+        staff = await new_staff(self.db, role, centre)
         cookie = csrf = ""
         if signed_in:
             session = await security.start_session(self.db, staff, secret=SECRET_KEY, ip="127.0.0.1",
@@ -118,15 +92,8 @@ class World:
         return await self.db.get(Staff, self.members[role].id, populate_existing=True)
 
     async def ticket(self, centre: str = CENTRE_A, *, resolved: bool = False, replied: bool = False) -> int:
-        n = fresh()
-        created = await tickets.create_ticket(self.db, chat_id=8_700_000_000 + n, text=f"스마트공장 정산 서류 문의 {n}번",
-                                              address=ADDRESS[centre])
-        ticket_id = created.ticket.id
-        admin = await self.staff_row("admin")
-        if replied:
-            await tickets.reply_to_ticket(self.db, staff=admin, ticket_id=ticket_id, body="정산 서류는 센터로 보내 주세요.")
-        if resolved:
-            await tickets.resolve_ticket(self.db, staff=admin, ticket_id=ticket_id)
+        ticket_id, _ = await new_ticket(self.db, centre=centre, admin=await self.staff_row("admin"),
+                                        resolved=resolved, replied=replied)
         await self.commit()
         return ticket_id
 
@@ -146,31 +113,19 @@ class World:
         return candidate.id
 
     async def entry(self, *, publish: bool = False, revisions: int = 1) -> str:
-        n = fresh()
-        entry_id = f"cauthz-entry-{n}"
-        await kb.create_entry(self.db, entry_id=entry_id, topic="support-ratio", title=f"콘솔 권한 질문 {n}번",
-                              paraphrases=[f"콘솔 권한 다른 표현 {n}번"], answer=f"콘솔 권한 답변 {n}번입니다.",
-                              source_title=SOURCE[0], source_url=SOURCE[1], year=2025, valid_from=date(2019, 1, 1),
-                              author=None, publish=publish)
-        for i in range(2, revisions + 1):
-            await kb.save_revision(self.db, entry_id=entry_id, author=None, publish=publish,
-                                   title=f"콘솔 권한 질문 {n}번 ({i}판)", answer=f"콘솔 권한 답변 {n}번 {i}판입니다.")
+        entry_id = await new_entry(self.db, publish=publish, revisions=revisions)
         await self.commit()
         return entry_id
 
     async def ask_log(self) -> int:
-        n = fresh()
-        row = AskLog(text=f"콘솔 권한 미답변 질문 {n}번 공장 소음 민원", outcome="escalate", kind="question",
-                     chat_id=8_800_000_000 + n, channel="bot", score=0.1, candidates=[])
-        self.db.add(row)
-        await self.db.flush()
+        log_id = await new_ask_log(self.db)
         await self.commit()
-        return row.id
+        return log_id
 
     async def synonym(self) -> int:
-        row = await kb.add_synonym(self.db, term="스마트공장", variant=f"콘솔권한변형{fresh()}", author=None)
+        synonym_id = await new_synonym(self.db)
         await self.commit()
-        return row.id
+        return synonym_id
 
     async def closure(self) -> int:
         centre = await console_service.get_center(self.db, CENTRE_A)
