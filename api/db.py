@@ -62,23 +62,23 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def sync_url(url: str) -> str:
-    """The URL for synchronous use (Alembic, CLI helpers)."""
+def _with_driver(url: str, *, sqlite_driver: str) -> str:
+    """The URL with the driver this project uses: psycopg 3 for PostgreSQL (sync and async alike)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
-        u = u.set(drivername="sqlite")
+        u = u.set(drivername=sqlite_driver)
     elif u.get_backend_name() == "postgresql":
         u = u.set(drivername="postgresql+psycopg")
     return u.render_as_string(hide_password=False)
+
+
+def sync_url(url: str) -> str:
+    """The URL for synchronous use (Alembic, CLI helpers)."""
+    return _with_driver(url, sqlite_driver="sqlite")
 
 
 def async_url(url: str) -> str:
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        u = u.set(drivername="sqlite+aiosqlite")
-    elif u.get_backend_name() == "postgresql":
-        u = u.set(drivername="postgresql+psycopg")
-    return u.render_as_string(hide_password=False)
+    return _with_driver(url, sqlite_driver="sqlite+aiosqlite")
 
 
 SQLITE_BEGIN_IMMEDIATE = "sqlite_begin_immediate"
