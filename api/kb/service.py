@@ -657,11 +657,8 @@ async def find_logged_ask(session: AsyncSession, *, idempotency_key: str) -> Ask
 async def log_ask(session: AsyncSession, *, text: str, result: MatchResult, chat_id: int | None,
                   channel: str, idempotency_key: str | None = None) -> AskLog:
     """Record a question and what the matcher made of it. With an idempotency key, a question already logged
-    under that key is not logged again: the first record is returned (also when a concurrent retry wins)."""
-    if idempotency_key is not None:
-        existing = await find_logged_ask(session, idempotency_key=idempotency_key)
-        if existing is not None:
-            return existing
+    under that key is not logged again: the first record is returned (the unique key decides, also between
+    concurrent retries, so the common first try costs no extra lookup)."""
     entry = result.entry
     row = AskLog(text=text, outcome=result.outcome, kind=result.kind, chat_id=chat_id, channel=channel,
                  entry_id=entry.id if entry else None, topic=entry.topic if entry else None,
