@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.config import Settings, get_settings
-from api.db import make_engine, make_sessionmaker
+from api.db import is_sqlite, make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 
 
@@ -71,7 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        from api.kb.asklog import AskLogWriter, transaction_scope
         from api.kb.cache import warm_up
+
+        # The ask log has connections of its own: a request holding a pooled connection while it waits for its
+        # row to be written must never be what keeps the writer from getting one.
+        ask_log_engine = make_engine(settings.database_url,
+                                     **({} if is_sqlite(settings.database_url) else {"pool_size": 2, "max_overflow": 0}))
+        ask_log_writer = app.state.ask_log_writer = AskLogWriter(transaction_scope(make_sessionmaker(ask_log_engine)))
 
         await warm_up(app)  # build the question matcher now, so the first question is fast
         scheduler = None
@@ -84,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if scheduler is not None:
                 await stop_scheduler(*scheduler)
+            await ask_log_writer.close()
+            await ask_log_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(title="스마트공장 핫라인 API", version="0.1.0", lifespan=lifespan)

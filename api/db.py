@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from weakref import WeakKeyDictionary
 
 from typing import Annotated
 
@@ -123,7 +124,9 @@ def _unstorable(value: object) -> str | None:
     return None
 
 
-def _check_parameters(parameters: object, depth: int = 0) -> None:
+def check_storable(parameters: object, depth: int = 0) -> None:
+    """Raise ``Unprocessable`` (422) when a value in ``parameters`` (a value, or dicts/lists of them) cannot be
+    stored the same way on both databases."""
     if isinstance(parameters, dict):
         values = parameters.values()
     elif isinstance(parameters, (list, tuple)) and depth < 2:
@@ -132,7 +135,7 @@ def _check_parameters(parameters: object, depth: int = 0) -> None:
         values = (parameters,)
     for value in values:
         if depth < 2 and isinstance(value, (dict, list, tuple)):
-            _check_parameters(value, depth + 1)
+            check_storable(value, depth + 1)
         elif (why := _unstorable(value)) is not None:
             from api.errors import Unprocessable
 
@@ -144,7 +147,7 @@ def _guard_parameters(conn, cursor, statement, parameters, context, executemany)
     """Refuse, as a 422 before the database sees them, values PostgreSQL refuses or SQLite cannot bind (NUL in
     text, lone surrogates, integers beyond 64 bits). Endpoints should clean or validate their input; this
     keeps a missed case from becoming a 500 — or from being stored on SQLite and failing later on PostgreSQL."""
-    _check_parameters(parameters)
+    check_storable(parameters)
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
@@ -166,6 +169,24 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+_write_makers: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def write_sessionmaker(sessionmaker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that writes. On SQLite their transaction starts with ``BEGIN IMMEDIATE`` (it waits for
+    the write lock up front) when the session first touches the database, not before: a writing request that
+    never needs the database holds no lock. Elsewhere the same sessionmaker."""
+    maker = _write_makers.get(sessionmaker)
+    if maker is None:
+        bind = sessionmaker.kw.get("bind")
+        maker = sessionmaker
+        if bind is not None and bind.dialect.name == "sqlite":
+            options = {k: v for k, v in sessionmaker.kw.items() if k != "bind"}
+            maker = async_sessionmaker(bind.execution_options(**{SQLITE_BEGIN_IMMEDIATE: True}), **options)
+        _write_makers[sessionmaker] = maker
+    return maker
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler succeeds, rolled back when it raises.
 
@@ -173,9 +194,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     never sees a success whose commit then failed.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    if request.method not in SAFE_METHODS:
+        sessionmaker = write_sessionmaker(sessionmaker)
     async with sessionmaker() as session:
-        if request.method not in SAFE_METHODS and session.bind.dialect.name == "sqlite":
-            await session.connection(execution_options={SQLITE_BEGIN_IMMEDIATE: True})
         try:
             yield session
         except BaseException:

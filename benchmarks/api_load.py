@@ -284,6 +284,27 @@ def start_server(database_url: str, workers: int, log_path: Path) -> tuple[subpr
     return process, port
 
 
+def start_profile(directory: str | None, process: subprocess.Popen, workers: int, endpoint: str, warmup: float,
+                  duration: float) -> list[subprocess.Popen]:
+    """py-spy recorders (one per worker) that start after the warm-up and stop with the measured phase."""
+    if not directory:
+        return []
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    pids = [pid for pid in serving_pids(process) if workers == 1 or pid != process.pid]
+    command = ("sleep {warmup}; exec {spy} record --gil --rate 200 --format speedscope --duration {duration} "
+               "--pid {pid} --output {out} --nonblocking")
+    return [subprocess.Popen(["sh", "-c", command.format(
+        warmup=warmup, spy=spy, duration=int(duration), pid=pid,
+        out=Path(directory) / f"w{workers}-{endpoint}-{pid}.speedscope.json")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
+
+
+def finish_profile(recorders: list[subprocess.Popen]) -> None:
+    for recorder in recorders:
+        recorder.wait(timeout=60)
+
+
 def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -363,6 +384,9 @@ def main() -> int:
                         choices=["healthz", "ask", "ask-repeated"])
     parser.add_argument("--keep-logs", action="store_true", help="keep the server logs (printed path)")
     parser.add_argument("--out", help="also write the raw figures as JSON")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="record a py-spy profile (speedscope JSON, --gil) of the serving processes during each "
+                             "measured phase into DIR (pip install py-spy)")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT))
@@ -376,9 +400,11 @@ def main() -> int:
             process, port = start_server(url, workers, workdir / f"server-w{workers}.log")
             try:
                 for endpoint in args.endpoints:
+                    spy = start_profile(args.profile, process, workers, endpoint, args.warmup, args.duration)
                     r = asyncio.run(run_phase(endpoint, port, workers=workers, clients=args.clients,
                                               warmup=args.warmup, duration=args.duration,
                                               pids=serving_pids(process)))
+                    finish_profile(spy)
                     print(f"workers={workers} {endpoint}: {r.rps:,.0f} req/s, p50 {r.pct(50):.1f} ms, "
                           f"p99 {r.pct(99):.1f} ms, API CPU {r.server_cpu_ms_per_request:.2f} ms/request "
                           f"({r.server_cpu_s / r.seconds:.0%} of a core), client CPU {r.client_cpu_s / r.seconds:.0%}, "

@@ -36,6 +36,7 @@ import math
 import re
 import threading
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -338,6 +339,36 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+RESULT_CACHE_SIZE = 4096
+
+
+class _ResultCache:
+    """A small thread-safe LRU map (``match`` runs in worker threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
 class Matcher:
     """Question -> entry matcher over a fixed list of entries (build once, query often).
 
@@ -351,6 +382,7 @@ class Matcher:
         self._by_id = {e.id: e for e in self.entries}
         self.synonyms = SynonymMap(synonyms)
         self._background = background if background is not None else _shipped_background()
+        self._results = _ResultCache(RESULT_CACHE_SIZE)
         self._build()
 
     def get(self, entry_id: str) -> Entry | None:
@@ -532,12 +564,29 @@ class Matcher:
             return None
         return q, cand, feats, units_found
 
-    def match(self, text: str, *, today: dt.date | None = None) -> MatchResult:
+    def cached(self, text: str, *, today: dt.date | None = None) -> MatchResult | None:
+        """The result ``match`` gave for the same cleaned text on the same day, or None (no analysis is done)."""
+        return self._results.get((clean(text or ""), (today or dt.date.today()).toordinal()))
+
+    def match(self, text: str, *, today: dt.date | None = None, use_cache: bool = True) -> MatchResult:
         """Match one user message (any Unicode; see module docstring).
 
-        ``today`` (default: the current date) decides which entries are live.
+        ``today`` (default: the current date) decides which entries are live. Results are remembered per
+        cleaned text and day (the same question asked again is not analysed again); a result is shared
+        between callers, so treat it as read-only.
         """
         cleaned = clean(text or "")
+        day = today or dt.date.today()
+        key = (cleaned, day.toordinal())
+        if use_cache:
+            hit = self._results.get(key)
+            if hit is not None:
+                return hit
+        result = self._match_cleaned(cleaned, day)
+        self._results.put(key, result)
+        return result
+
+    def _match_cleaned(self, cleaned: str, today: dt.date) -> MatchResult:
         if not compact(cleaned, cleaned=True):
             return MatchResult("escalate", "empty", None, [], 0.0)
         courtesy = small_talk_kind(cleaned, cleaned=True)
@@ -546,7 +595,7 @@ class Matcher:
         if not self.entries:
             return MatchResult("escalate", "question", None, [], 0.0)
         q = self._query(self.synonyms.apply(strip_courtesy(cleaned)))
-        cand, feats, units_found = self._features(q, today or dt.date.today())
+        cand, feats, units_found = self._features(q, today)
         return self._decide(q, cand, feats, units_found, cleaned)
 
     def _features(self, q: _Query, today: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

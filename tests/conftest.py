@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -10,6 +11,7 @@ from api.app import create_app
 from api.auth.security import create_access_token
 from api.config import Settings
 from api.db import get_session, make_engine
+from api.kb.asklog import AskLogWriter
 from api.staff.models import Staff
 from api.staff.service import create_staff
 from tests import dbutil
@@ -90,6 +92,17 @@ def app(settings: Settings, db: AsyncSession, engine):
             await db.commit()
 
     app.dependency_overrides[get_session] = session_override
+
+    @asynccontextmanager
+    async def db_scope() -> AsyncIterator[AsyncSession]:
+        try:
+            yield db
+        except BaseException:
+            await db.rollback()
+            raise
+        await db.commit()
+
+    app.state.ask_log_writer = AskLogWriter(db_scope)  # the ask log goes into the test's transaction too
     return app
 
 

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
 from api.errors import Forbidden, Unauthorized, Unprocessable
-from api.kb import service
+from api.kb import asklog, service
 from api.kb.cache import get_cache
 from api.kb.ratelimit import SlidingWindowLimiter
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
@@ -70,13 +70,20 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     if key is not None and not (0 < len(key) <= 100):
         raise Unprocessable("Idempotency-Key는 1~100자여야 합니다.", code="invalid_idempotency_key")
     matcher = await get_cache(request.app).get(session)
-    result = await asyncio.to_thread(matcher.match, text, today=service.kst_today())
+    # Everything /ask writes goes through the ask-log writer, on connections of its own. End the request's
+    # transaction (only reads so far: the caller, the KB stamp) so that it holds no pooled connection, nor on
+    # SQLite the write lock, while it waits for the writer.
+    await session.commit()
+    today = service.kst_today()
+    result = matcher.cached(text, today=today)
+    if result is None:  # analyse off the event loop
+        result = await asyncio.to_thread(matcher.match, text, today=today)
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
-    log = await service.log_ask(session, text=text, result=result, chat_id=body.chat_id, channel=channel,
-                                idempotency_key=key)
+    row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
+    ask_log_id = await asklog.get_writer(request.app).write(row)
     return AskOut(outcome=result.outcome, kind=result.kind,
                   answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
-                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=log.id)
+                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id)
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)

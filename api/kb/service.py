@@ -1,5 +1,6 @@
 """The knowledge base in the database: entries and their immutable revisions, publication, synonyms,
-previews, the ask log and the unanswered-questions report.
+previews, feedback on logged questions and the unanswered-questions report (the ask log itself is written by
+``api.kb.asklog``).
 
 An entry's content lives only in ``kb_revisions`` (never updated or deleted); ``kb_entries.
 published_revision_id`` points at what is served. Every change writes a ``kb_events`` row (who did what,
@@ -643,38 +644,6 @@ async def preview(session: AsyncSession, *, text: str, draft: dict | None = None
 
 
 # --------------------------------------------------------------------------- asks
-
-
-def candidates_json(result: MatchResult) -> list[dict]:
-    return [{"entry_id": c.entry_id, "topic": c.topic, "title": c.title, "score": c.score}
-            for c in result.candidates]
-
-
-async def find_logged_ask(session: AsyncSession, *, idempotency_key: str) -> AskLog | None:
-    return await session.scalar(select(AskLog).where(AskLog.idempotency_key == idempotency_key))
-
-
-async def log_ask(session: AsyncSession, *, text: str, result: MatchResult, chat_id: int | None,
-                  channel: str, idempotency_key: str | None = None) -> AskLog:
-    """Record a question and what the matcher made of it. With an idempotency key, a question already logged
-    under that key is not logged again: the first record is returned (the unique key decides, also between
-    concurrent retries, so the common first try costs no extra lookup)."""
-    entry = result.entry
-    row = AskLog(text=text, outcome=result.outcome, kind=result.kind, chat_id=chat_id, channel=channel,
-                 entry_id=entry.id if entry else None, topic=entry.topic if entry else None,
-                 score=round(float(result.score), 4), candidates=candidates_json(result),
-                 idempotency_key=idempotency_key)
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        existing = await find_logged_ask(session, idempotency_key=idempotency_key)
-        if existing is None:
-            raise
-        return existing
-    return row
 
 
 async def set_feedback(session: AsyncSession, *, ask_log_id: int, helpful: bool) -> AskLog:
