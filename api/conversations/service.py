@@ -4,23 +4,32 @@ The bot keeps nothing that matters in its own process: where a chat is in a flow
 restarted or a second bot process continues it. Every write names the version it read; a stale write
 is a 409 and the caller reloads. Updates are claimed by ``update_id`` before they are processed, so an
 update Telegram delivers twice (or two bot processes see) is processed once.
+
+The bot's round trips per update are few on purpose: a claim can carry the chat id (a successful claim then
+answers with the chat's state and whether it has an open ticket, so the bot reads neither separately) and the
+ids of updates the bot finished since its last claim (recorded done in the same transaction).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, delete, exists, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.conversations.models import Conversation, ProcessedUpdate
 from api.db import utcnow
 from api.errors import Conflict, PayloadTooLarge, Unprocessable
+from api.tickets.models import Ticket
+from api.tickets.service import NOT_RESOLVED
 
 MAX_STATE_BYTES = 16 * 1024
+# Update ids one request may record as done (a claim's ``completed``, the batch endpoint).
+MAX_COMPLETED = 100
 # A claim still "processing" after this long belongs to a bot process that died mid-update: it may be taken over.
 STALE_CLAIM = timedelta(minutes=2)
 
@@ -39,10 +48,27 @@ class ConversationState:
 
 
 @dataclass(frozen=True)
+class ChatSnapshot:
+    """What the bot needs to start a turn in a chat: its state, and whether it has an open ticket (the ticket an
+    owner's follow-up goes to, see ``api.tickets.service.append_owner_message``)."""
+
+    conversation: ConversationState
+    open_ticket: bool
+
+
+@dataclass(frozen=True)
 class Claim:
     update_id: int
     claimed: bool
     status: str
+    snapshot: ChatSnapshot | None = None  # asked for with the claim (``chat_id``) and the claim succeeded
+
+
+def _insert_if_absent(session: AsyncSession, table, **values) -> Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` (rowcount 0 when the row exists): no savepoint, no failed statement."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    return (dialect.insert(table).values(**values).on_conflict_do_nothing()
+            .execution_options(preserve_rowcount=True))  # SQLAlchemy keeps an INSERT's rowcount only when asked
 
 
 async def get_conversation(session: AsyncSession, *, chat_id: int) -> ConversationState:
@@ -52,6 +78,22 @@ async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversati
         return ConversationState(chat_id=chat_id, state={}, version=0, updated_at=None)
     return ConversationState(chat_id=chat_id, state=dict(row.state or {}), version=row.version,
                              updated_at=row.updated_at)
+
+
+async def chat_snapshot(session: AsyncSession, *, chat_id: int) -> ChatSnapshot:
+    """The chat's state and whether it has an open ticket, in one query."""
+    open_ticket = exists().where(Ticket.chat_id == chat_id, NOT_RESOLVED)
+    anchor = select(literal(1).label("one")).subquery()
+    row = (await session.execute(
+        select(Conversation.state, Conversation.version, Conversation.updated_at, open_ticket.label("open_ticket"))
+        .select_from(anchor.outerjoin(Conversation, Conversation.chat_id == chat_id))
+    )).one()
+    if row.version is None:
+        conversation = ConversationState(chat_id=chat_id, state={}, version=0, updated_at=None)
+    else:
+        conversation = ConversationState(chat_id=chat_id, state=dict(row.state or {}), version=row.version,
+                                         updated_at=row.updated_at)
+    return ChatSnapshot(conversation=conversation, open_ticket=bool(row.open_ticket))
 
 
 def _check_state(state: dict) -> None:
@@ -73,12 +115,10 @@ async def save_conversation(session: AsyncSession, *, chat_id: int, state: dict,
         raise Unprocessable("버전은 0 이상이어야 합니다.", code="invalid_version")
     now = now or utcnow()
     if version == 0:
-        try:
-            async with session.begin_nested():
-                await session.execute(insert(Conversation).values(chat_id=chat_id, state=state, version=1,
-                                                                  updated_at=now))
-        except IntegrityError:
-            raise VersionConflict() from None
+        created = await session.execute(_insert_if_absent(session, Conversation, chat_id=chat_id, state=state,
+                                                          version=1, updated_at=now))
+        if created.rowcount != 1:
+            raise VersionConflict()
         return ConversationState(chat_id=chat_id, state=state, version=1, updated_at=now)
     result = await session.execute(
         update(Conversation)
@@ -91,22 +131,29 @@ async def save_conversation(session: AsyncSession, *, chat_id: int, state: dict,
     return ConversationState(chat_id=chat_id, state=state, version=version + 1, updated_at=now)
 
 
-async def claim_update(session: AsyncSession, *, update_id: int, claimer: str = "",
-                       now: datetime | None = None) -> Claim:
+async def claim_update(session: AsyncSession, *, update_id: int, claimer: str = "", chat_id: int | None = None,
+                       completed: Iterable[int] = (), now: datetime | None = None) -> Claim:
     """Take an update for processing. ``claimed`` is False when it was processed or is being processed elsewhere.
 
     The same ``claimer`` (a bot process's token) claiming again gets it again (a retried request is harmless);
     a claim left "processing" for longer than ``STALE_CLAIM`` (its process died) can be taken over.
+    ``completed``: updates the claimer finished, recorded done first (in the same transaction). ``chat_id``: the
+    update's chat; a successful claim then comes with the chat's snapshot (``Claim.snapshot``).
     """
     now = now or utcnow()
-    claimer = claimer or None
-    try:
-        async with session.begin_nested():
-            await session.execute(insert(ProcessedUpdate).values(update_id=update_id, status="processing",
-                                                                 claimed_by=claimer, claimed_at=now))
+    await complete_updates(session, update_ids=completed, now=now)
+    claim = await _claim(session, update_id=update_id, claimer=claimer or None, now=now)
+    if claim.claimed and chat_id is not None:
+        return Claim(update_id=update_id, claimed=True, status=claim.status,
+                     snapshot=await chat_snapshot(session, chat_id=chat_id))
+    return claim
+
+
+async def _claim(session: AsyncSession, *, update_id: int, claimer: str | None, now: datetime) -> Claim:
+    inserted = await session.execute(_insert_if_absent(session, ProcessedUpdate, update_id=update_id,
+                                                       status="processing", claimed_by=claimer, claimed_at=now))
+    if inserted.rowcount == 1:
         return Claim(update_id=update_id, claimed=True, status="processing")
-    except IntegrityError:
-        pass
     mine_or_stale = ProcessedUpdate.claimed_at < now - STALE_CLAIM
     if claimer is not None:
         mine_or_stale = or_(mine_or_stale, ProcessedUpdate.claimed_by == claimer)
@@ -124,21 +171,32 @@ async def claim_update(session: AsyncSession, *, update_id: int, claimer: str = 
 
 async def complete_update(session: AsyncSession, *, update_id: int, now: datetime | None = None) -> Claim:
     """Mark an update processed (idempotent). Completing an update never claimed records it as done."""
+    await complete_updates(session, update_ids=[update_id], now=now)
+    return Claim(update_id=update_id, claimed=False, status="done")
+
+
+async def complete_updates(session: AsyncSession, *, update_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Mark updates processed (idempotent), at most ``MAX_COMPLETED`` at once; one never claimed is recorded
+    as done. Usually one statement: every id was claimed and is still "processing"."""
+    ids = sorted(set(update_ids))
+    if not ids:
+        return
+    if len(ids) > MAX_COMPLETED:
+        raise Unprocessable(f"한 번에 {MAX_COMPLETED}건까지 처리 완료로 기록할 수 있습니다.", code="too_many_updates")
     now = now or utcnow()
     result = await session.execute(
         update(ProcessedUpdate)
-        .where(ProcessedUpdate.update_id == update_id, ProcessedUpdate.status != "done")
+        .where(ProcessedUpdate.update_id.in_(ids), ProcessedUpdate.status != "done")
         .values(status="done", done_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 0:
-        try:
-            async with session.begin_nested():
-                await session.execute(insert(ProcessedUpdate).values(update_id=update_id, status="done",
-                                                                     claimed_at=now, done_at=now))
-        except IntegrityError:
-            pass  # already done
-    return Claim(update_id=update_id, claimed=False, status="done")
+    if result.rowcount == len(ids):
+        return
+    known = set(await session.scalars(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id.in_(ids))))
+    for update_id in ids:
+        if update_id not in known:  # never claimed (or claimed and forgotten): recorded as done all the same
+            await session.execute(_insert_if_absent(session, ProcessedUpdate, update_id=update_id, status="done",
+                                                    claimed_at=now, done_at=now))
 
 
 async def release_update(session: AsyncSession, *, update_id: int, claimer: str = "") -> None:

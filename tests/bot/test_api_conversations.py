@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select, update
+
 from api.conversations import service
+from api.conversations.models import ProcessedUpdate
 from api.db import utcnow
+from api.tickets.models import Ticket
 
 
 async def test_unknown_chat_has_empty_state_at_version_zero(client, service_headers):
@@ -117,3 +121,103 @@ async def test_bad_ids_are_422_not_500(client, service_headers):
     assert (await client.get("/api/v1/conversations/abc", headers=service_headers)).status_code == 422
     r = await client.put("/api/v1/conversations/5", json={"state": [1, 2], "version": 0}, headers=service_headers)
     assert r.status_code == 422
+
+
+# --- the claim that brings the chat's conversation, and completions carried by claims ---------------------------------
+
+
+async def claim(client, headers, update_id: int, **body):
+    r = await client.post(f"/api/v1/telegram/updates/{update_id}/claim", json={"claimer": "bot-a", **body},
+                          headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_claim_naming_the_chat_brings_its_conversation_and_open_ticket(client, service_headers, db):
+    chat = 5_550_001
+    first = await claim(client, service_headers, 9101, chat_id=chat)
+    assert first["claimed"] is True
+    assert first["conversation"] == {"chat_id": chat, "state": {}, "version": 0, "updated_at": None}
+    assert first["open_ticket"] is False
+
+    r = await client.put(f"/api/v1/conversations/{chat}", json={"state": {"asks": [1]}, "version": 0},
+                         headers=service_headers)
+    assert r.status_code == 200
+    r = await client.post("/api/v1/tickets", json={"chat_id": chat, "text": "설비 고장 문의", "address": "서울 강남구"},
+                          headers=service_headers)
+    assert r.status_code == 201, r.text
+    ticket_id = r.json()["id"]
+    second = await claim(client, service_headers, 9102, chat_id=chat)
+    assert second["conversation"]["state"] == {"asks": [1]} and second["conversation"]["version"] == 1
+    assert second["conversation"]["updated_at"] is not None
+    assert second["open_ticket"] is True
+    # the same rule as the follow-up endpoint: it finds the ticket too
+    r = await client.post(f"/api/v1/chats/{chat}/messages", json={"text": "추가 문의"}, headers=service_headers)
+    assert r.status_code == 201
+
+    await db.execute(update(Ticket).where(Ticket.id == ticket_id).values(status="resolved"))
+    await db.commit()
+    third = await claim(client, service_headers, 9103, chat_id=chat)
+    assert third["open_ticket"] is False
+    r = await client.post(f"/api/v1/chats/{chat}/messages", json={"text": "또 문의"}, headers=service_headers)
+    assert r.status_code == 404 and r.json()["error"] == "no_open_ticket"
+    # another chat's ticket is not this chat's
+    assert (await claim(client, service_headers, 9104, chat_id=chat + 1))["open_ticket"] is False
+
+
+async def test_a_refused_claim_brings_nothing_and_old_claims_answer_as_before(client, service_headers):
+    await claim(client, service_headers, 9110)
+    refused = await claim(client, service_headers, 9110, claimer="bot-b", chat_id=5_550_010)
+    assert refused == {"update_id": 9110, "claimed": False, "status": "processing"}
+    again = await claim(client, service_headers, 9110, chat_id=5_550_010)  # the holder asking again
+    assert again["claimed"] is True and again["conversation"]["version"] == 0
+
+
+async def test_a_claim_records_the_completed_updates_first(client, service_headers, db):
+    for update_id in (9120, 9121):
+        await claim(client, service_headers, update_id)
+    # 9122 was never claimed (its claim's answer was lost, say): recorded done all the same; 9123 is the new one
+    r = await claim(client, service_headers, 9123, completed=[9120, 9121, 9122, 9121])
+    assert r["claimed"] is True
+    statuses = dict((await db.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.status)
+                                      .where(ProcessedUpdate.update_id.between(9120, 9123)))).all())
+    assert statuses == {9120: "done", 9121: "done", 9122: "done", 9123: "processing"}
+    # recording again is harmless; an update in its own completed list is not processed again
+    r = await claim(client, service_headers, 9124, completed=[9120, 9124])
+    assert r == {"update_id": 9124, "claimed": False, "status": "done"}
+
+
+async def test_completions_are_bounded_and_validated(client, service_headers):
+    url = "/api/v1/telegram/updates/9130/claim"
+    r = await client.post(url, json={"completed": list(range(1, 102))}, headers=service_headers)
+    assert r.status_code == 422
+    r = await client.post(url, json={"completed": [-5]}, headers=service_headers)
+    assert r.status_code == 422
+    r = await client.post("/api/v1/telegram/updates/done", json={"update_ids": []}, headers=service_headers)
+    assert r.status_code == 422
+    r = await client.post("/api/v1/telegram/updates/done", json={"update_ids": list(range(1, 102))},
+                          headers=service_headers)
+    assert r.status_code == 422
+    # nothing was taken by the refused requests
+    assert (await claim(client, service_headers, 9130))["claimed"] is True
+
+
+async def test_batch_done_records_updates_once(client, service_headers, db):
+    await claim(client, service_headers, 9140)
+    for _ in range(2):
+        r = await client.post("/api/v1/telegram/updates/done", json={"update_ids": [9140, 9141]},
+                              headers=service_headers)
+        assert r.status_code == 204
+    for update_id in (9140, 9141):
+        assert (await claim(client, service_headers, update_id))["status"] == "done"
+    assert await db.scalar(select(func.count()).select_from(ProcessedUpdate)
+                           .where(ProcessedUpdate.update_id.in_([9140, 9141]), ProcessedUpdate.done_at.is_not(None))) == 2
+
+
+async def test_completing_many_in_the_service(db):
+    await service.claim_update(db, update_id=9150, claimer="x")
+    await service.complete_updates(db, update_ids=[9150, 9151])
+    await service.complete_updates(db, update_ids=[])
+    assert (await service.claim_update(db, update_id=9151, claimer="x")).claimed is False
+    snapshot = (await service.claim_update(db, update_id=9152, claimer="x", chat_id=77, completed=[9152])).snapshot
+    assert snapshot is None  # its own id was in the list: recorded done, not claimed

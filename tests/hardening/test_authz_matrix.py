@@ -269,6 +269,10 @@ async def _complete_update(w: World, role: str) -> Call:
     return Call("POST", f"/api/v1/telegram/updates/{await w.claimed_update()}/done")
 
 
+async def _complete_updates(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/telegram/updates/done", json={"update_ids": [await w.claimed_update()]})
+
+
 async def _release_update(w: World, role: str) -> Call:
     return Call("DELETE", f"/api/v1/telegram/updates/{await w.claimed_update()}/claim", params={"claimer": "authz"})
 
@@ -383,6 +387,7 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/conversations/{chat_id}": Rule(BOT, _save_conversation),
     "POST /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _claim_update),
     "POST /api/v1/telegram/updates/{update_id}/done": Rule(BOT, _complete_update),
+    "POST /api/v1/telegram/updates/done": Rule(BOT, _complete_updates, 204),
     "DELETE /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _release_update, 204),
     "POST /api/v1/outbox/lease": Rule(BOT, _lease),
     "POST /api/v1/outbox/{message_id}/sent": Rule(BOT, _sent),
