@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -107,13 +108,27 @@ class ApiClient:
     async def save_conversation(self, chat_id: int, state: dict, version: int) -> dict:
         return await self.request("PUT", f"/api/v1/conversations/{chat_id}", json={"state": state, "version": version})
 
-    async def claim_update(self, update_id: int, claimer: str) -> bool:
-        """True: process the update now. The same claimer may repeat the call safely."""
-        return bool((await self.request("POST", f"/api/v1/telegram/updates/{update_id}/claim",
-                                        json={"claimer": claimer}, idempotency_key=f"claim-{update_id}"))["claimed"])
+    async def claim_update(self, update_id: int, claimer: str, *, chat_id: int | None = None,
+                           completed: Sequence[int] = ()) -> dict:
+        """The claim: ``claimed`` true means process the update now. With ``chat_id`` a successful claim carries
+        the chat's ``conversation`` and ``open_ticket``; ``completed`` (updates this claimer finished) are recorded
+        done in the same call. The same claimer may repeat the call safely."""
+        body: dict[str, Any] = {"claimer": claimer}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
+        if completed:
+            body["completed"] = list(completed)
+        return await self.request("POST", f"/api/v1/telegram/updates/{update_id}/claim", json=body,
+                                  idempotency_key=f"claim-{update_id}")
 
     async def complete_update(self, update_id: int) -> None:
         await self.request("POST", f"/api/v1/telegram/updates/{update_id}/done", idempotency_key=f"done-{update_id}")
+
+    async def complete_updates(self, update_ids: Sequence[int]) -> None:
+        """Record several updates done (at most 100); repeating the call is harmless."""
+        ids = list(update_ids)
+        await self.request("POST", "/api/v1/telegram/updates/done", json={"update_ids": ids},
+                           idempotency_key=f"done-{ids[0]}-{len(ids)}")
 
     # --- knowledge --------------------------------------------------------------------------------------------------
 

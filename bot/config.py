@@ -27,6 +27,9 @@ class BotSettings(BaseSettings):
     outbox_interval: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)
     outbox_lease_seconds: float = Field(default=60, ge=5, le=300)
+    # Processed updates are recorded done with the next claim; ones no claim took within this many seconds
+    # are recorded by a timer (one request for all of them).
+    completion_delay: float = Field(default=0.5, gt=0, le=30)
     # Calls to the API.
     api_timeout: float = Field(default=10, gt=0)
     api_retries: int = Field(default=2, ge=0)

@@ -4,6 +4,8 @@ in, a list of replies (text + button rows) comes out. The Telegram handlers and 
 State (where a chat is in the escalation flow, its recent questions, what it told us before) lives in the API
 (``/api/v1/conversations``) and is saved with the version it was read at, so another bot process, or this one
 after a restart, continues the same flow. A turn whose save loses a race is run again on the fresh state.
+The Telegram bot gets the state with the claim of the update (``ChatSnapshot``: the state, its version and
+whether the chat has an open ticket) and reads it only to run a turn again; the terminal chat reads it.
 
 Button callback data (Telegram allows 64 bytes):
 ``fb:up:<ask>`` / ``fb:down:<ask>`` feedback on an answer · ``pick:<ask>:<n>`` a clarify candidate ·
@@ -72,6 +74,15 @@ class Incoming:
         return cls(chat_id=chat_id, kind="text", text=text or "", **kw)
 
 
+@dataclass(frozen=True)
+class ChatSnapshot:
+    """The chat as the API found it when the update was claimed: a turn's first attempt starts from it."""
+
+    state: dict
+    version: int
+    open_ticket: bool | None = None  # None: not known (ask the API: the follow-up call answers 404 when none)
+
+
 class ChatRateLimiter:
     """At most ``limit`` inputs per chat per ``window`` seconds. The first input over the limit gets a polite
     warning ("warn"), the rest of the burst is dropped silently ("drop")."""
@@ -125,9 +136,10 @@ class Conversation:
         self.limiter = limiter
         self.channel = channel
 
-    async def handle(self, incoming: Incoming) -> list[Reply]:
+    async def handle(self, incoming: Incoming, *, snapshot: ChatSnapshot | None = None) -> list[Reply]:
         """The replies to one input. Raises ``ApiUnavailable`` when the API cannot be reached (nothing is lost:
-        handling the same input again later is safe)."""
+        handling the same input again later is safe). ``snapshot``: the chat's state as just read (with the
+        update's claim), used instead of reading it; a turn run again after a lost race reads it afresh."""
         if self.limiter is not None:
             verdict = self.limiter.check(incoming.chat_id)
             if verdict == "warn":
@@ -135,14 +147,17 @@ class Conversation:
             if verdict == "drop":
                 return []
         for attempt in range(3):
-            current = await self.api.get_conversation(incoming.chat_id)
-            before = current.get("state") or {}
-            turn = _Turn(self, incoming, copy.deepcopy(before))
+            if snapshot is not None and attempt == 0:
+                before, version, open_ticket = snapshot.state, snapshot.version, snapshot.open_ticket
+            else:
+                current = await self.api.get_conversation(incoming.chat_id)
+                before, version, open_ticket = current.get("state") or {}, current["version"], None
+            turn = _Turn(self, incoming, copy.deepcopy(before), open_ticket=open_ticket)
             replies = await turn.run()
             if turn.state == before:
                 return replies
             try:
-                await self.api.save_conversation(incoming.chat_id, turn.state, current["version"])
+                await self.api.save_conversation(incoming.chat_id, turn.state, version)
             except ApiError as exc:
                 if exc.status == 409 and attempt < 2:
                     log.info("conversation %s changed meanwhile; running the turn again", incoming.chat_id)
@@ -155,12 +170,14 @@ class Conversation:
 class _Turn:
     """One input handled against one snapshot of the chat's state (``self.state`` is the state to save)."""
 
-    def __init__(self, conversation: Conversation, incoming: Incoming, state: dict):
+    def __init__(self, conversation: Conversation, incoming: Incoming, state: dict, *,
+                 open_ticket: bool | None = None):
         self.c = conversation
         self.api = conversation.api
         self.msg = incoming
         self.chat_id = incoming.chat_id
         self.state = state
+        self.open_ticket = open_ticket  # False: known to have none (no need to try a follow-up)
 
     async def run(self) -> list[Reply]:
         kind = self.msg.kind
@@ -217,6 +234,8 @@ class _Turn:
 
     async def try_followup(self, *, text: str | None, attachment: dict | None = None) -> list[Reply] | None:
         """Append to the chat's open ticket; None when there is none."""
+        if self.open_ticket is False:
+            return None
         try:
             result = await self.api.append_owner_message(self.chat_id, text=text, attachment=attachment,
                                                          key=self.msg.key)

@@ -1,9 +1,11 @@
 """Telegram handlers: thin adapters from updates to ``bot.conversation`` (owners) and the API (staff groups).
 
 Handler groups:
-  -1  every update is claimed through the API first; a duplicate stops here (exactly-once processing);
+  -1  every update is claimed through the API first; a duplicate stops here (exactly-once processing). The claim
+      of an owner's update also brings the chat's conversation (the turn starts from it without reading it), and
+      carries the updates finished before (``bot.completions``: recorded done in the same request);
    0  the one handler for the update: /link, staff actions in groups, the owner conversation in private chats;
-   1  the update is recorded as done.
+   1  the update is finished: it is recorded as done with the next claim (or by a timer when none comes).
 One error handler: when the API is unreachable the update is kept and handled again later (the owner is told
 once); any other failure is logged and the user gets a short apology.
 """
@@ -23,8 +25,9 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 
 from bot import texts
 from bot.client import ApiClient, ApiError, ApiUnavailable
+from bot.completions import Completions
 from bot.config import BotSettings
-from bot.conversation import ChatRateLimiter, Conversation, Incoming, Reply
+from bot.conversation import ChatRateLimiter, ChatSnapshot, Conversation, Incoming, Reply
 from bot.telegram_io import send_replies, send_reply
 
 log = logging.getLogger(__name__)
@@ -40,9 +43,9 @@ class Hotline:
     settings: BotSettings
     api: ApiClient
     conversation: Conversation
+    completions: Completions
     claimer: str = field(default_factory=lambda: f"bot-{secrets.token_hex(8)}")
     deferred: dict[int, int] = field(default_factory=dict)  # update id -> times deferred
-    uncompleted: set[int] = field(default_factory=set)  # processed, but the API has not recorded it yet
     tasks: set[asyncio.Task] = field(default_factory=set)
 
     @classmethod
@@ -50,7 +53,8 @@ class Hotline:
         api = api or ApiClient.from_settings(settings)
         limiter = ChatRateLimiter(settings.chat_rate_limit, settings.chat_rate_window)
         return cls(settings=settings, api=api,
-                   conversation=Conversation(api, max_text_chars=settings.max_text_chars, limiter=limiter))
+                   conversation=Conversation(api, max_text_chars=settings.max_text_chars, limiter=limiter),
+                   completions=Completions(api, delay=settings.completion_delay))
 
 
 def hotline(context: ContextTypes.DEFAULT_TYPE) -> Hotline:
@@ -60,32 +64,44 @@ def hotline(context: ContextTypes.DEFAULT_TYPE) -> Hotline:
 # --- exactly once ------------------------------------------------------------------------------------------------
 
 
+CLAIM = "hotline_claim"  # the context attribute holding this update's claim (a context lives for one update)
+
+
 async def claim_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     h = hotline(context)
-    await _complete_leftovers(h)
-    if not await h.api.claim_update(update.update_id, h.claimer):
+    if h.completions.finished(update.update_id):  # delivered again after this process handled it
+        log.info("update %s was already processed here; skipped", update.update_id)
+        raise ApplicationHandlerStop
+    chat = update.effective_chat
+    owner_chat = chat.id if chat is not None and chat.type == chat.PRIVATE else None
+    completed = h.completions.take()
+    try:
+        claim = await h.api.claim_update(update.update_id, h.claimer, chat_id=owner_chat, completed=completed)
+    except BaseException:
+        h.completions.failed(completed)
+        raise
+    h.completions.sent(completed)
+    if not claim["claimed"]:
         log.info("update %s was already processed; skipped", update.update_id)
         raise ApplicationHandlerStop
+    setattr(context, CLAIM, claim)
+
+
+def claimed_snapshot(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> ChatSnapshot | None:
+    """The chat's conversation as the claim of this update found it (None: not asked for, another chat)."""
+    claim = getattr(context, CLAIM, None)
+    conversation = claim.get("conversation") if claim else None
+    if not conversation or conversation.get("chat_id") != chat_id:
+        return None
+    return ChatSnapshot(state=conversation.get("state") or {}, version=conversation["version"],
+                        open_ticket=claim.get("open_ticket"))
 
 
 async def complete_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     h = hotline(context)
     h.deferred.pop(update.update_id, None)
-    try:
-        await h.api.complete_update(update.update_id)
-    except ApiError as exc:
-        # Processed all the same; recording it is retried with the next update (never processed twice here).
-        log.warning("could not record update %s as done: %s", update.update_id, exc)
-        h.uncompleted.add(update.update_id)
-
-
-async def _complete_leftovers(h: Hotline) -> None:
-    for update_id in list(h.uncompleted):
-        try:
-            await h.api.complete_update(update_id)
-        except ApiError:
-            return
-        h.uncompleted.discard(update_id)
+    # Recorded with the next claim, or by the timer; until then a redelivery is recognised here.
+    h.completions.add(update.update_id)
 
 
 # --- owners (private chats) --------------------------------------------------------------------------------------
@@ -124,7 +140,7 @@ async def owner_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             await context.bot.send_chat_action(incoming.chat_id, ChatAction.TYPING)
         except TelegramError:
             pass
-    replies = await h.conversation.handle(incoming)
+    replies = await h.conversation.handle(incoming, snapshot=claimed_snapshot(context, incoming.chat_id))
     await send_replies(context.bot, incoming.chat_id, replies)
 
 
@@ -141,7 +157,7 @@ async def owner_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat_id = chat.id if chat is not None else query.from_user.id
     incoming = Incoming(chat_id=chat_id, kind="button", data=query.data or "", display_name=_display_name(update),
                         key=str(update.update_id))
-    replies = await h.conversation.handle(incoming)
+    replies = await h.conversation.handle(incoming, snapshot=claimed_snapshot(context, chat_id))
     if query.message is not None and isinstance(query.message, Message) and query.message.reply_markup:
         try:  # a used keyboard goes away, so the same choice is not made twice
             await query.edit_message_reply_markup(reply_markup=None)

@@ -133,6 +133,7 @@ class BotRunner:
         for task in list(self.hotline.tasks):
             task.cancel()
         await app.shutdown()
+        await self.hotline.completions.aclose()  # what was processed is recorded before the process goes
         await self.hotline.api.aclose()
 
     # --- webhook ------------------------------------------------------------------------------------------------

@@ -210,8 +210,9 @@ async def test_batch_done_records_updates_once(client, service_headers, db):
         assert r.status_code == 204
     for update_id in (9140, 9141):
         assert (await claim(client, service_headers, update_id))["status"] == "done"
-    assert await db.scalar(select(func.count()).select_from(ProcessedUpdate)
-                           .where(ProcessedUpdate.update_id.in_([9140, 9141]), ProcessedUpdate.done_at.is_not(None))) == 2
+    recorded = select(func.count()).select_from(ProcessedUpdate).where(
+        ProcessedUpdate.update_id.in_([9140, 9141]), ProcessedUpdate.done_at.is_not(None))
+    assert await db.scalar(recorded) == 2
 
 
 async def test_completing_many_in_the_service(db):

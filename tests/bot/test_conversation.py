@@ -6,7 +6,7 @@ import pytest
 
 from bot import texts
 from bot.client import ApiError, ApiUnavailable
-from bot.conversation import ChatRateLimiter, Conversation, Incoming, Reply
+from bot.conversation import ChatRateLimiter, ChatSnapshot, Conversation, Incoming, Reply
 
 ANSWER = {"entry_id": "support-ratio", "topic": "support-ratio", "title": "정부지원금 비율은?",
           "text": "정부지원금은 총사업비의 50% 이내입니다.", "source": "https://www.smart-factory.kr/notice/1",
@@ -36,18 +36,21 @@ class FakeApi:
         self.ratings: list[tuple] = []
         self.down = False
         self.conflicts = 0  # the next N saves lose a race
+        self.calls: list[str] = []  # the conversation's reads and writes, in order
 
-    def _check(self):
+    def _check(self, call: str = ""):
+        if call:
+            self.calls.append(call)
         if self.down:
             raise ApiUnavailable("ConnectError")
 
     async def get_conversation(self, chat_id):
-        self._check()
+        self._check("get")
         c = self.conversations.get(chat_id, {"state": {}, "version": 0})
         return {"chat_id": chat_id, "state": dict(c["state"]), "version": c["version"]}
 
     async def save_conversation(self, chat_id, state, version):
-        self._check()
+        self._check("save")
         current = self.conversations.get(chat_id, {"state": {}, "version": 0})
         if self.conflicts:
             self.conflicts -= 1
@@ -59,7 +62,7 @@ class FakeApi:
         return {"chat_id": chat_id, "state": state, "version": version + 1}
 
     async def ask(self, text, *, chat_id, key=""):
-        self._check()
+        self._check("ask")
         log_id = len(self.asks) + 1
         self.asks.append({"id": log_id, "text": text, "chat_id": chat_id})
         result = self.outcomes.get(text, {"outcome": "escalate", "kind": "question", "answer": None,
@@ -98,7 +101,7 @@ class FakeApi:
         return ticket
 
     async def append_owner_message(self, chat_id, *, text, attachment=None, key=""):
-        self._check()
+        self._check("followup")
         ticket = self.open_ticket.get(chat_id)
         if ticket is None:
             raise ApiError(404, "no_open_ticket", "진행 중인 문의가 없습니다.")
@@ -378,3 +381,71 @@ def test_commands_are_parsed():
     assert m.kind == "command" and m.command == "start" and m.text == "payload"
     assert Incoming.message(1, "/ 슬래시로 시작하는 질문").kind == "text"
     assert Incoming.message(1, "1/2 지원되나요").kind == "text"
+
+
+# --- the state the claim brought (the Telegram bot): no read, no follow-up probe when there is no ticket -------------
+
+
+def snapshot_of(api: FakeApi, chat: int = CHAT, *, open_ticket: bool | None) -> ChatSnapshot:
+    c = api.conversations.get(chat, {"state": {}, "version": 0})
+    return ChatSnapshot(state=dict(c["state"]), version=c["version"], open_ticket=open_ticket)
+
+
+async def test_a_question_with_the_claims_snapshot_is_ask_and_save_only(conv, api):
+    api.outcomes["자부담 얼마예요"] = {"outcome": "answered", "kind": "question", "answer": ANSWER,
+                                  "candidates": [], "score": 0.9}
+    [r] = await conv.handle(Incoming.message(CHAT, "자부담 얼마예요", key="u1"),
+                            snapshot=snapshot_of(api, open_ticket=False))
+    assert ANSWER["text"] in r.text
+    assert api.calls == ["ask", "save"]
+    # the next turn starts from the snapshot too (the saved state, its version)
+    api.calls.clear()
+    [r] = await conv.handle(Incoming(chat_id=CHAT, kind="button", data="fb:up:1", key="u2"),
+                            snapshot=snapshot_of(api, open_ticket=False))
+    assert r.text == texts.FEEDBACK_THANKS and api.calls == []
+    # without a snapshot (the terminal chat) the state is read and the follow-up tried
+    await say(conv, "자부담 얼마예요")
+    assert api.calls == ["get", "followup", "ask", "save"]
+
+
+async def test_a_flow_continues_from_the_snapshot(conv, api):
+    await say(conv, "설비 문의")
+    api.calls.clear()
+    [r] = await conv.handle(Incoming.message(CHAT, "경기 화성시", key="u3"),
+                            snapshot=snapshot_of(api, open_ticket=False))
+    assert texts.ASK_COMPANY in r.text and api.calls == ["save"]
+    assert api.conversations[CHAT]["state"]["esc"]["step"] == "company"
+
+
+async def test_an_open_ticket_in_the_snapshot_takes_the_followup(conv, api):
+    await say(conv, "설비 문의")
+    await say(conv, "경기 화성시")
+    await press(conv, "skip:company")
+    await press(conv, "skip:bizno")
+    await press(conv, "submit")
+    api.calls.clear()
+    [r] = await conv.handle(Incoming.message(CHAT, "견적서도 있어요", key="u4"),
+                            snapshot=snapshot_of(api, open_ticket=True))
+    assert "덧붙여" in r.text and api.calls == ["followup"]
+    # a snapshot saying "no ticket" is believed: the text is a new question
+    for text in ("다른 질문", "또 다른 질문"):
+        api.outcomes[text] = {"outcome": "answered", "kind": "question", "answer": ANSWER, "candidates": [],
+                              "score": 0.9}
+    api.calls.clear()
+    await conv.handle(Incoming.message(CHAT, "다른 질문", key="u5"), snapshot=snapshot_of(api, open_ticket=False))
+    assert api.calls == ["ask", "save"]
+    # a ticket closed since the claim: the follow-up answers 404 and the text is asked
+    api.open_ticket.clear()
+    api.calls.clear()
+    await conv.handle(Incoming.message(CHAT, "또 다른 질문", key="u6"), snapshot=snapshot_of(api, open_ticket=True))
+    assert api.calls == ["followup", "ask", "save"]
+
+
+async def test_a_lost_race_after_a_snapshot_reads_the_state_and_runs_again(conv, api):
+    stale = snapshot_of(api, open_ticket=False)
+    await say(conv, "설비 문의")  # another process moved the chat on meanwhile (version 1)
+    api.calls.clear()
+    [r] = await conv.handle(Incoming.message(CHAT, "경기 화성시", key="u7"), snapshot=stale)
+    # the stale snapshot's turn treated the text as a question; the save lost; the turn ran again on the state read
+    assert api.calls == ["ask", "save", "get", "save"]
+    assert texts.ASK_COMPANY in r.text and api.conversations[CHAT]["version"] == 2
