@@ -1,13 +1,17 @@
-"""The staff console at ``/console``: every page router, the static files and a Korean 404 for the rest."""
+"""The staff console at ``/console``: every page router, the static files, a Korean 404 for the rest, and the
+console's error pages for every error of a request under /console (registered with api.errors here, once)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.console import routes_admin, routes_auth, routes_dashboard, routes_kb, routes_tickets, routes_unanswered
-from api.console.web import STATIC_DIR, ConsoleRoute, error_page
+from api.console.web import PAGE_NOT_FOUND, STATIC_DIR, ConsoleRoute, render_error
+from api.errors import NotFound, register_error_page
+
+register_error_page("/console", render_error)
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 AREAS = (routes_auth, routes_tickets, routes_dashboard, routes_kb, routes_unanswered, routes_admin)
@@ -18,4 +22,6 @@ router.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console
 
 @router.api_route("/console/{rest:path}", methods=["GET", "POST"])
 async def not_found(request: Request, rest: str) -> Response:
-    return error_page(request, 404, "요청한 페이지를 찾을 수 없습니다. 주소를 확인해 주세요.")
+    if not rest and request.method == "GET":  # "/console/" is the console's home too
+        return RedirectResponse("/console/queue", status_code=303)
+    raise NotFound(PAGE_NOT_FOUND, code="page_not_found")

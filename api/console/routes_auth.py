@@ -74,6 +74,11 @@ async def login(request: Request, db: ConsoleDB,
         # Returning normally commits the request's session: the failed-attempt count (the lockout) is kept.
         return _login_page(request, status_code=401, error=exc.detail, username=username,
                            next_url=safe_next(next, ""))
+    except Unprocessable as exc:
+        # Something the database cannot store was typed (a NUL, say): the form comes back with the message.
+        await db.rollback()
+        return _login_page(request, status_code=exc.status_code, error=exc.detail,
+                           username=username.replace("\x00", ""), next_url=safe_next(next, ""))
     new = await security.start_session(db, staff, secret=_secret(request),
                                        ip=request.client.host if request.client else None,
                                        user_agent=request.headers.get("user-agent", ""))

@@ -1,8 +1,8 @@
 """Console plumbing shared by every page: templates, the signed-in user, CSRF, error pages, flash messages.
 
-Console routes use :class:`ConsoleRoute`, which turns the service's typed errors into Korean HTML pages
-(or, after a form post, a redirect back with the message) instead of the API's JSON, and rolls back
-whatever the failed request had flushed before the request's session commits.
+Errors of every request under /console become Korean pages in the console's layout (:func:`render_error`,
+registered with api.errors) instead of the API's JSON; :class:`ConsoleRoute` only sends a request without a
+live session to the login page.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.centers.models import Center
 from api.console import security
 from api.db import get_session, utcnow
-from api.errors import Forbidden, HotlineError, Unauthorized, Unprocessable
+from api.errors import GENERIC_500_DETAIL, ErrorReply, Forbidden, HotlineError, Unauthorized, Unprocessable
 
 BASE = Path(__file__).resolve().parent
 TEMPLATES_DIR = BASE / "templates"
@@ -235,23 +235,83 @@ def _back_url(request: Request) -> str | None:
     return path if path.startswith("/console") and not path.startswith("/console/login") else None
 
 
-ERROR_TITLES = {400: "잘못된 요청", 401: "로그인 필요", 403: "권한 없음", 404: "찾을 수 없음", 409: "충돌",
-                413: "내용이 너무 큼", 422: "입력 확인 필요", 429: "요청이 너무 많음", 503: "일시적 오류"}
+ERROR_TITLES = {400: "잘못된 요청", 401: "로그인 필요", 403: "권한 없음", 404: "찾을 수 없음", 405: "허용되지 않는 요청",
+                409: "충돌", 413: "내용이 너무 큼", 422: "입력 확인 필요", 429: "요청이 너무 많음", 500: "일시적 오류",
+                503: "잠시 사용할 수 없음"}
+# What to do next, shown under the message (the messages themselves say what happened).
+ERROR_HINTS = {400: "이전 화면으로 돌아가 입력한 내용을 고친 뒤 다시 보내 주세요.",
+               404: "주소가 바뀌었거나 볼 수 없는 항목입니다. 대기열이나 메뉴에서 다시 찾아 주세요.",
+               405: "이 주소는 이런 방식으로 열 수 없습니다. 화면의 링크나 버튼을 이용해 주세요.",
+               409: "이전 화면을 새로 고쳐 최신 내용을 확인한 뒤 다시 시도해 주세요.",
+               413: "내용을 줄이거나 나누어 다시 보내 주세요.",
+               422: "이전 화면으로 돌아가 입력한 내용을 고친 뒤 다시 보내 주세요.",
+               429: "잠시 후 다시 시도해 주세요.",
+               500: "문제가 계속되면 시스템 관리자에게 알려 주세요.",
+               503: "문제가 계속되면 시스템 관리자에게 알려 주세요."}
+INVALID_INPUT = "입력 형식이 올바르지 않습니다. 입력한 값을 확인해 주세요."
+PAGE_NOT_FOUND = "요청한 페이지를 찾을 수 없습니다. 주소를 확인해 주세요."
+KEPT_HEADERS = ("retry-after", "allow")
 
 
-def error_page(request: Request, status_code: int, detail: str) -> HTMLResponse:
-    return render(request, "error.html", status_code=status_code, status=status_code,
-                  title=ERROR_TITLES.get(status_code, "오류"), detail=detail)
+def error_page(request: Request, status_code: int, detail: str, *,
+               headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The console's error page: what happened, what to do, and the way back (the previous page when it was a
+    console page, and the queue). Nothing but the Korean message: no codes of the database, no traces."""
+    posted = request.method not in ("GET", "HEAD")
+    notes = []
+    if posted and 400 <= status_code < 500 and status_code not in (401, 403, 404, 405):
+        notes.append("보낸 내용은 저장되지 않았습니다.")
+    elif posted and status_code >= 500:
+        notes.append("보낸 내용이 저장되지 않았을 수 있습니다. 잠시 후 이전 화면을 새로 고쳐 확인해 주세요.")
+    if hint := ERROR_HINTS.get(status_code):
+        notes.append(hint)
+    retry = None
+    if not posted and status_code in (429, 500, 503):
+        retry = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = render(request, "error.html", status_code=status_code, status=status_code,
+                      title=ERROR_TITLES.get(status_code, "오류"), detail=detail, notes=notes,
+                      back=_back_url(request), retry=retry, offer_login=status_code in (401, 403, 404))
+    for name, value in (headers or {}).items():
+        if name.lower() in KEPT_HEADERS:
+            response.headers[name] = value
+    return response
 
 
-async def _rollback(request: Request) -> None:
-    db: AsyncSession | None = getattr(request.state, "console_db", None)
-    if db is not None:
-        await db.rollback()
+def login_redirect(request: Request) -> Response:
+    """Where a request without a live session goes: the login page (back to this page afterwards, for a GET)."""
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
+    return redirect(request, "/console/login", "로그인이 필요합니다. 다시 로그인해 주세요.", "error")
+
+
+async def render_error(request: Request, reply: ErrorReply) -> Response:
+    """Every error of a request under /console, whatever raised it (a console route, the database guard, the
+    database being down, routing, a bug), as the console's page. Registered with api.errors in one place
+    (api.console.router); the handlers there keep one code path per error type and the API keeps its JSON.
+
+    By the time this runs the request's session has rolled back (the error went through the session
+    dependency), so a failed form post stored nothing. Routes that can show their form again with the message
+    and the typed values (the KB editor, the login form) catch the error themselves instead."""
+    exc = reply.exc
+    if isinstance(exc, LoginRequired):
+        return login_redirect(request)
+    status, detail = reply.status_code, reply.detail
+    if isinstance(exc, RequestValidationError):
+        status, detail = 400, INVALID_INPUT
+    elif status == 404 and not isinstance(exc, HotlineError):
+        detail = PAGE_NOT_FOUND
+    elif status >= 500 and status != 503:
+        detail = GENERIC_500_DETAIL
+    return error_page(request, status, detail, headers=reply.headers)
 
 
 class ConsoleRoute(APIRoute):
-    """Renders errors as Korean pages; a failed form post goes back to the page it came from with the message."""
+    """Console routes: a request without a live session is sent to the login page.
+
+    Signing in is not an error: the redirect is the route's normal answer, so the request's session commits and
+    the clean-up of a dead session (deleted by ``security.load_session``) is kept. Every other error leaves the
+    route, rolls the session back and becomes the console's error page in :func:`render_error`."""
 
     def get_route_handler(self):
         handler = super().get_route_handler()
@@ -260,21 +320,7 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired:
-                # Authentication runs before anything else, so there is nothing to undo; the clean-up of a
-                # dead session (deleted by load_session) is kept.
-                if request.method == "GET":
-                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                    return RedirectResponse(f"/console/login?next={quote(target, safe='')}", status_code=303)
-                return redirect(request, "/console/login", "로그인이 필요합니다. 다시 로그인해 주세요.", "error")
-            except HotlineError as exc:
-                await _rollback(request)
-                back = _back_url(request) if request.method == "POST" else None
-                if back is not None and exc.status_code in (400, 409, 413, 422, 429):
-                    return redirect(request, back, exc.detail, "error")
-                return error_page(request, exc.status_code, exc.detail)
-            except RequestValidationError:
-                await _rollback(request)
-                return error_page(request, 400, "입력 형식이 올바르지 않습니다. 입력한 값을 확인해 주세요.")
+                return login_redirect(request)
 
         return console_handler
 
@@ -286,7 +332,6 @@ async def console_db(request: Request,
     """The request's session. Function scope: it commits when the handler returns, *before* the response is
     sent, so the page a redirect leads to already sees the change (FastAPI's default for dependencies with
     yield is to clean up after the response has gone out)."""
-    request.state.console_db = db
     return db
 
 
@@ -381,4 +426,4 @@ def parse_int(value: str | None, field: str, *, required: bool = False) -> int |
 
 
 __all__ = ["AdminUser", "ConsoleDB", "ConsoleRoute", "CurrentUser", "PostAdmin", "PostUser", "UserView", "env",
-           "error_page", "redirect", "render", "safe_next"]
+           "error_page", "redirect", "render", "render_error", "safe_next"]

@@ -101,6 +101,7 @@ async def test_centre_settings_closures_and_canned_responses(admin_client, db):
                                 "telegram_chat_id": "-1001234567890"}, follow_redirects=True)
     assert "센터 정보를 저장했습니다" in text_of(response)
     busan = await _center(db, "busan")
+    busan_id = busan.id  # a plain value: a failed request below rolls the shared session back
     assert (busan.phone, busan.opens, busan.closes, busan.telegram_chat_id) == (
         "051-000-1234", time(8, 30), time(17, 30), -1001234567890)
     response = await post_form(admin_client, page, page, {"opens": "18:00", "closes": "09:00"},
@@ -118,15 +119,15 @@ async def test_centre_settings_closures_and_canned_responses(admin_client, db):
     response = await post_form(admin_client, page, f"{page}/closures", {"day": day.isoformat()},
                                follow_redirects=True)
     assert "이미 휴무일로 등록되어 있습니다" in text_of(response)
-    closure = await db.scalar(select(CenterClosure).where(CenterClosure.center_id == busan.id))
+    closure = await db.scalar(select(CenterClosure).where(CenterClosure.center_id == busan_id))
     assert closure.day == day
     await post_form(admin_client, page, f"{page}/closures/{closure.id}/delete")
-    assert await db.scalar(select(CenterClosure).where(CenterClosure.center_id == busan.id)) is None
+    assert await db.scalar(select(CenterClosure).where(CenterClosure.center_id == busan_id)) is None
 
     response = await post_form(admin_client, page, f"{page}/canned",
                                {"title": "신청 안내", "body": "공고를 확인해 주세요."}, follow_redirects=True)
     assert "상용구를 저장했습니다" in text_of(response) and "신청 안내" in text_of(response)
-    canned = await db.scalar(select(CannedResponse).where(CannedResponse.center_id == busan.id))
+    canned = await db.scalar(select(CannedResponse).where(CannedResponse.center_id == busan_id))
     canned_id = canned.id
     await post_form(admin_client, page, f"{page}/canned",
                     {"canned_id": str(canned_id), "title": "신청 안내", "body": "바뀐 내용"})
@@ -135,7 +136,7 @@ async def test_centre_settings_closures_and_canned_responses(admin_client, db):
                                follow_redirects=True)
     assert "제목의 상용구가 이미 있습니다" in text_of(response)
     await post_form(admin_client, page, f"{page}/canned/{canned_id}/delete")
-    assert await db.scalar(select(CannedResponse).where(CannedResponse.center_id == busan.id)) is None
+    assert await db.scalar(select(CannedResponse).where(CannedResponse.center_id == busan_id)) is None
 
 
 async def test_unknown_centre_is_a_404_page(admin_client):

@@ -165,11 +165,12 @@ async def test_service_errors_come_back_as_a_korean_message_on_the_page(agent_cl
     row.assignee_id, row.status = other_agent.id, "assigned"
     await db.commit()
     url = f"/console/tickets/{ticket.id}"
-    response = await post_form(agent_client, url, f"{url}/claim", follow_redirects=True)
-    assert response.status_code == 200
-    assert "이미 담당하고 있는 문의입니다" in response.text
-    response = await post_form(agent_client, url, f"{url}/reply", {"body": "   "}, follow_redirects=True)
-    assert "답변을(를) 입력해 주세요" in response.text
+    response = await post_form(agent_client, url, f"{url}/claim")
+    assert response.status_code == 409 and "이미 담당하고 있는 문의입니다" in response.text
+    assert f'href="{url}" data-history-back' in response.text  # the way back to the ticket
+    response = await post_form(agent_client, url, f"{url}/reply", {"body": "   "})
+    assert response.status_code == 422 and "답변을(를) 입력해 주세요" in response.text
+    assert "보낸 내용은 저장되지 않았습니다" in response.text
     assert (await db.scalar(select(TicketMessage.id).where(TicketMessage.ticket_id == ticket.id,
                                                           TicketMessage.direction == "staff"))) is None
 

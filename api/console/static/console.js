@@ -42,6 +42,20 @@
     select.selectedIndex = 0;
   });
 
+  // <a data-history-back> on an error page goes back in the history when that is the page the link names: the
+  // browser then shows the form again with what was typed (the link itself would load it empty).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (!link || window.history.length < 2 || !document.referrer) return;
+    var from;
+    try { from = new URL(document.referrer); } catch (e) { return; }
+    var to = new URL(link.href, window.location.href);
+    if (from.origin === to.origin && from.pathname + from.search === to.pathname + to.search) {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
   // Elements with data-autosubmit submit their form on change (queue filters on phones).
   document.addEventListener("change", function (event) {
     var el = event.target;
