@@ -17,8 +17,9 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -158,12 +159,34 @@ async def _staff_name(session: AsyncSession, staff_id: int | None) -> str | None
 
 # --- retention --------------------------------------------------------------------------------------------
 
+# The keys of ``ticket_events.data`` that hold staff free text, which may name people or carry phone numbers:
+# the resolve note (``resolved``) and the transfer and reopen reasons (``transferred``, ``reopened``). Anywhere
+# in an anonymised ticket's events (nested too) their values become ``ANONYMISED_TEXT``. Every other key is a
+# code, an id, a date, a count or a flag and stays for the statistics. An event that gains a free-text field
+# must add its key here.
+EVENT_FREE_TEXT_KEYS = frozenset({"note", "reason"})
+
+
+def redact_event_data(data: Any) -> Any:
+    """``data`` with the value of every free-text key (``EVENT_FREE_TEXT_KEYS``, at any depth) replaced by
+    ``ANONYMISED_TEXT``; empty values (None, "") stay as they are, and so does everything else."""
+    if isinstance(data, dict):
+        return {key: ANONYMISED_TEXT if key in EVENT_FREE_TEXT_KEYS and value not in (None, "")
+                else redact_event_data(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact_event_data(value) for value in data]
+    return data
+
+
 async def anonymise_old_tickets(session: AsyncSession, *, now: datetime | None = None,
                                 older_than_days: int = DEFAULT_RETENTION_DAYS, batch: int = 500) -> int:
     """Remove the personal data of tickets resolved more than ``older_than_days`` ago: the question and the
-    conversation, the address below the 시군구, the contact name, phone and business number, and the outbox
-    copies of messages. What remains (centre, region, dates, rating, the audit trail) keeps the statistics.
-    Returns how many tickets were anonymised in this batch."""
+    conversation, the address below the 시군구, the contact name, phone and business number, the rating
+    comment, the outbox copies of messages, and the staff free text in the audit trail (``EVENT_FREE_TEXT_KEYS``
+    of the events' data; the ``ticket_events`` triggers allow that edit, and only that one, once the ticket is
+    anonymised). What remains (centre, region, dates, rating, the events with their codes, ids and dates) keeps
+    the statistics; an ``anonymised`` event records the run. Returns how many tickets were anonymised in this
+    batch."""
     now = (now or utcnow()).astimezone(timezone.utc)
     cutoff = now - timedelta(days=older_than_days)
     ids = (await session.scalars(
@@ -185,6 +208,14 @@ async def anonymise_old_tickets(session: AsyncSession, *, now: datetime | None =
                                                       OutboxMessage.status != "pending")
                           .values(text=ANONYMISED_TEXT, buttons=None)
                           .execution_options(synchronize_session=False))
+    # After the tickets are marked: the triggers let an event's data change only once its ticket is anonymised.
+    events = (await session.execute(select(TicketEvent.id, TicketEvent.data)
+                                    .where(TicketEvent.ticket_id.in_(ids)))).all()
+    redacted = [{"event_id": event_id, "clean": clean} for event_id, data in events
+                if (clean := redact_event_data(data)) != data]
+    if redacted:
+        await session.execute(update(TicketEvent.__table__).where(TicketEvent.id == bindparam("event_id"))
+                              .values(data=bindparam("clean")), redacted)
     for ticket_id in ids:
         session.add(TicketEvent(ticket_id=ticket_id, at=now, kind="anonymised", actor_type="system",
                                 data={"older_than_days": older_than_days}))

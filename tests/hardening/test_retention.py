@@ -1,6 +1,7 @@
 """Retention: resolved tickets' personal data is anonymised after ``HOTLINE_RETENTION_DAYS`` (default 3 years) by
 the scheduler's daily job (``api.tickets.scheduler.anonymise_old_tickets``); the ticket skeleton, its statistics
-and the append-only audit trail stay, and the audit trail carries none of the personal data."""
+and the append-only audit trail stay. The audit trail never carries the owner's data; the staff free text in it
+(resolve notes, transfer and reopen reasons) is redacted with the ticket — the one edit its triggers allow."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
 from api.tickets import service
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
-from api.tickets.scheduler import (ANONYMISED_TEXT, DEFAULT_RETENTION_DAYS, Scheduler, anonymise_old_tickets,
-                                   start_scheduler, stop_scheduler)
+from api.tickets.scheduler import (ANONYMISED_TEXT, DEFAULT_RETENTION_DAYS, EVENT_FREE_TEXT_KEYS, Scheduler,
+                                   anonymise_old_tickets, redact_event_data, start_scheduler, stop_scheduler)
 
 T0 = datetime(2022, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Seoul
 PERSONAL = {"contact_name": "홍길동", "phone": "010-2345-6789", "business_number": "124-81-00998",
@@ -68,7 +69,7 @@ async def _texts_of(session, ticket_id: int) -> str:
 
 async def _event_data(session, ticket_id: int) -> str:
     rows = (await session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-                                  .order_by(TicketEvent.id))).all()
+                                  .order_by(TicketEvent.id).execution_options(populate_existing=True))).all()
     return json.dumps([[e.kind, e.data] for e in rows], ensure_ascii=False, default=str)
 
 
@@ -98,14 +99,15 @@ async def test_old_resolved_tickets_lose_their_personal_data_and_keep_their_stat
         assert "010-2345-6789" in await _texts_of(db, kept.id)
         await db.refresh(kept)
         assert kept.anonymised_at is None
-    # The audit trail is append-only: one more event, none changed.
+    # The audit trail is append-only: one more event, none removed.
     assert await db.scalar(select(func.count()).select_from(TicketEvent)) == events_before + 1
     assert json.loads(await _event_data(db, old.id))[-1][0] == "anonymised"
 
 
 async def test_the_audit_trail_never_carries_the_owners_personal_data(db):
-    """Events cannot be anonymised later (database triggers forbid edits), so what the ticket service writes
-    into them must not contain the owner's data in the first place — through the whole life of a ticket."""
+    """Retention redacts only the staff free text of events (``EVENT_FREE_TEXT_KEYS``), so what the ticket
+    service writes into them must not contain the owner's data in the first place — through the whole life of
+    a ticket (and while it is still open, when nothing is redacted yet)."""
     agent = await create_staff(db, username="ev-agent", password="password-123", role="agent", center_code="seoul")
     ticket = await _full_ticket(db, chat_id=601, at=T0, agent=agent, resolve_after=timedelta(days=1))
     await service.reopen_ticket(db, staff=agent, ticket_id=ticket.id, now=T0 + timedelta(days=2))
@@ -115,6 +117,90 @@ async def test_the_audit_trail_never_carries_the_owners_personal_data(db):
     assert {"created", "replied", "resolved", "rated", "reopened", "transferred", "owner_message"} <= {
         kind for kind, _ in json.loads(events)}
     assert not [s for s in SECRETS_IN_TEXT if s in events], events
+
+
+STAFF_SECRETS = ("010-1234-5678", "01012345678", "김영희", "박철수")
+
+
+async def _ticket_with_staff_notes(session, *, chat_id: int, at: datetime, admin) -> Ticket:
+    """A ticket whose staff wrote personal data into every free-text field of the audit trail: a transfer
+    reason, a resolve note, a reopen reason, and a second note (through the bot), then rated. Resolved for
+    good two days after ``at``."""
+    ticket = await _full_ticket(session, chat_id=chat_id, at=at, agent=admin, resolve_after=None)
+    await service.transfer_ticket(session, staff=admin, ticket_id=ticket.id, center_code="busan",
+                                  reason="김영희 과장 요청, 010-1234-5678로 통화함", now=at + timedelta(hours=2))
+    await service.resolve_ticket(session, staff=admin, ticket_id=ticket.id, note="박철수 대표와 01012345678 통화 완료",
+                                 now=at + timedelta(days=1))
+    await service.reopen_ticket(session, staff=admin, ticket_id=ticket.id, reason="김영희 님 재문의 (010-1234-5678)",
+                                now=at + timedelta(days=1, hours=1))
+    await service.resolve_ticket(session, staff=admin, ticket_id=ticket.id, via="telegram",
+                                 note="김영희 과장에게 다시 안내", now=at + timedelta(days=2))
+    await service.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=4,
+                              now=at + timedelta(days=2, hours=1))
+    return ticket
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+async def test_staff_free_text_in_the_audit_trail_is_redacted_with_the_ticket(db):
+    admin = await create_staff(db, username="ret-notes", password="password-123", role="admin")
+    old = await _ticket_with_staff_notes(db, chat_id=1001, at=T0, admin=admin)
+    recent = await _ticket_with_staff_notes(db, chat_id=1002, at=T0 + timedelta(days=800), admin=admin)
+    before = json.loads(await _event_data(db, old.id))
+    assert all(s in json.dumps(before, ensure_ascii=False) for s in STAFF_SECRETS)  # the setup wrote them
+
+    now = T0 + timedelta(days=2 + DEFAULT_RETENTION_DAYS, hours=2)
+    assert await anonymise_old_tickets(db, now=now) == 1
+
+    after = json.loads(await _event_data(db, old.id))
+    stored = json.dumps(after, ensure_ascii=False)
+    assert not [s for s in STAFF_SECRETS + SECRETS_IN_TEXT if s in stored], stored
+    # The same events, in the same order, with the same keys; only the free-text values changed.
+    assert [kind for kind, _ in after] == [kind for kind, _ in before] + ["anonymised"]
+    for (kind, was), (_, now_is) in zip(before, after):
+        assert now_is.keys() == was.keys(), kind
+        for key, value in was.items():
+            assert now_is[key] == (ANONYMISED_TEXT if key in EVENT_FREE_TEXT_KEYS else value), (kind, key)
+    by_kind = {}
+    for kind, data in after:
+        by_kind.setdefault(kind, []).append(data)
+    transferred, = by_kind["transferred"]
+    assert (transferred["from"], transferred["to"], transferred["reason"]) == ("seoul", "busan", ANONYMISED_TEXT)
+    assert transferred["first_response_due"] and "previous_assignee_id" in transferred
+    assert [d["note"] for d in by_kind["resolved"]] == [ANONYMISED_TEXT, ANONYMISED_TEXT]
+    assert by_kind["resolved"][1]["via"] == "telegram"
+    reopened, = by_kind["reopened"]
+    assert reopened["reason"] == ANONYMISED_TEXT and reopened["resolution_due"]
+    assert by_kind["rated"] == [{"rating": 4, "comment": False}]
+    # What is left is codes and dates: no string value in the trail is free text any more. (An event that gains
+    # a free-text field must add its key to EVENT_FREE_TEXT_KEYS; this catches one that does not.)
+    for value in _strings([data for _, data in after]):
+        if value in (ANONYMISED_TEXT, "telegram", "seoul", "busan"):
+            continue
+        datetime.fromisoformat(value)  # a due time
+
+    # The ticket not due yet keeps its notes; running the job again changes nothing.
+    kept = await _event_data(db, recent.id)
+    assert all(s in kept for s in STAFF_SECRETS), kept
+    assert await anonymise_old_tickets(db, now=now) == 0
+    assert json.loads(await _event_data(db, old.id)) == after
+
+
+def test_the_redaction_rule_keeps_structure_and_non_personal_values():
+    data = {"from": "seoul", "reason": "김영희 010-1234-5678", "note": None, "previous_assignee_id": 7,
+            "first_response": True, "resolution_due": "2025-03-04T01:00:00+00:00",
+            "nested": [{"note": "박철수", "message_id": 3}, "seoul"], "empty": {"reason": ""}}
+    assert redact_event_data(data) == {
+        "from": "seoul", "reason": ANONYMISED_TEXT, "note": None, "previous_assignee_id": 7,
+        "first_response": True, "resolution_due": "2025-03-04T01:00:00+00:00",
+        "nested": [{"note": ANONYMISED_TEXT, "message_id": 3}, "seoul"], "empty": {"reason": ""}}
+    assert redact_event_data({}) == {} and redact_event_data(redact_event_data(data)) == redact_event_data(data)
 
 
 async def test_reopened_tickets_count_from_their_last_resolution_and_batches_finish(db):
