@@ -10,6 +10,7 @@ from click.testing import CliRunner
 import api.models  # noqa: F401
 from api import migrate
 from api.db import Base, sync_url
+from api.tickets.scheduler import ANONYMISED_TEXT
 from tests import dbutil
 
 
@@ -29,7 +30,8 @@ def _one_event(engine, *, number: str, kind: str = "created", data: str = '{"not
         conn.execute(sa.text(
             "INSERT INTO tickets (number, center_id, chat_id, status, text, text_hash, address, created_at, "
             "updated_at, first_response_due, resolution_due) VALUES (:n, :c, 1, 'open', 'q', 'h', '', "
-            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"n": number, "c": center_id})
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"n": number, "c": center_id})
         tid = conn.execute(sa.text("SELECT id FROM tickets WHERE number=:n"), {"n": number}).scalar_one()
         conn.execute(sa.text("INSERT INTO ticket_events (ticket_id, at, kind, actor_type, data) "
                              "VALUES (:t, CURRENT_TIMESTAMP, :k, 'system', :d)"), {"t": tid, "k": kind, "d": data})
@@ -143,22 +145,23 @@ def test_init_twice_is_harmless(tmp_path, monkeypatch):
         dbutil.drop_database(url)
 
 
-def test_init_upgrades_an_existing_database(tmp_path, monkeypatch):
+def test_init_upgrades_an_existing_database(monkeypatch):
     """``hotline init`` on a database of an older revision brings it to head (here: 0007 -> the redaction
-    trigger of 0008)."""
+    trigger of 0008, which also redacts the events of tickets anonymised before it)."""
     from alembic.script import ScriptDirectory
 
     from api.cli import main
     from api.config import get_settings
 
-    if dbutil.is_postgres():
-        url = dbutil.create_migrated("older")
-        migrate.downgrade(url, "0007")
-    else:
-        url = f"sqlite:///{tmp_path / 'older.db'}"
-        migrate.upgrade(url, "0007")
+    url = dbutil.create_migrated("older")
+    migrate.downgrade(url, "0007")
     head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
     engine = sa.create_engine(sync_url(url))
+    earlier = _one_event(engine, number="SF-T-earlier", kind="transferred",
+                         data='{"from": "seoul", "to": "busan", "reason": "010-1234-5678 김철수", '
+                              '"previous_assignee_id": null, "nested": [{"note": "x"}]}')
+    live = _one_event(engine, number="SF-T-live", kind="resolved", data='{"note": "010-1234-5678", "via": "telegram"}')
+    _anonymise(engine, earlier)  # anonymised before 0008: its events still carry the reason
     monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
     get_settings.cache_clear()
     try:
@@ -168,6 +171,11 @@ def test_init_upgrades_an_existing_database(tmp_path, monkeypatch):
         assert result.exit_code == 0, result.output
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
+        marker = ANONYMISED_TEXT
+        assert _events(engine) == [
+            (earlier, "transferred", {"from": "seoul", "to": "busan", "reason": marker, "previous_assignee_id": None,
+                                      "nested": [{"note": marker}]}),
+            (live, "resolved", {"note": "010-1234-5678", "via": "telegram"})]
         old = _one_event(engine, number="SF-T-init")
         _anonymise(engine, old)
         with engine.begin() as conn:

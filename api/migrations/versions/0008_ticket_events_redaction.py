@@ -5,6 +5,9 @@ An UPDATE of a ticket_events row is allowed only when the row's ticket is anonym
 NOT NULL) and nothing but `data` changes; every other UPDATE and every DELETE is refused, as before. The triggers
 of kb_revisions and kb_events (forbid_change() on PostgreSQL) are untouched.
 
+The events of tickets anonymised before this revision are redacted here, once, by the retention job's rule
+(api.tickets.scheduler.redact_event_data); the job does it for every ticket it anonymises from now on.
+
 SQLite: the new trigger reads `tickets`, and SQLite refuses to rename a table over a dropped one that a trigger
 still names ("error in trigger ticket_events_no_update: no such table: main.tickets"). A later migration that
 makes batch mode recreate `tickets` on SQLite (move and copy) must drop ticket_events_no_update first and create
@@ -15,6 +18,7 @@ Revises: 0007
 Create Date: 2026-11-26
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0008'
@@ -53,11 +57,33 @@ def _sqlite_upgrade() -> None:
                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
 
 
+def _redact_already_anonymised(chunk: int = 2000) -> None:
+    from api.tickets.scheduler import redact_event_data
+
+    events = sa.table('ticket_events', sa.column('id', sa.BigInteger), sa.column('ticket_id', sa.BigInteger),
+                      sa.column('data', sa.JSON))
+    tickets = sa.table('tickets', sa.column('id', sa.BigInteger), sa.column('anonymised_at'))
+    anonymised = sa.select(tickets.c.id).where(tickets.c.anonymised_at.is_not(None))
+    redact = (sa.update(events).where(events.c.id == sa.bindparam('event_id'))
+              .values(data=sa.bindparam('clean', type_=sa.JSON)))
+    bind = op.get_bind()
+    last = 0
+    while rows := bind.execute(sa.select(events.c.id, events.c.data)
+                               .where(events.c.id > last, events.c.ticket_id.in_(anonymised))
+                               .order_by(events.c.id).limit(chunk)).all():
+        last = rows[-1].id
+        changed = [{'event_id': event_id, 'clean': clean} for event_id, data in rows
+                   if (clean := redact_event_data(data)) != data]
+        if changed:
+            bind.execute(redact, changed)
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_upgrade()
     else:
         _sqlite_upgrade()
+    _redact_already_anonymised()
 
 
 def downgrade() -> None:
