@@ -93,7 +93,8 @@ class TicketMessage(Base):
 
 
 class TicketEvent(Base):
-    """An append-only audit record: who did what to a ticket, when (database triggers forbid edits)."""
+    """An append-only audit record: who did what to a ticket, when. Database triggers forbid deletes and every
+    edit but one: the retention job redacting free text in ``data`` once the ticket is anonymised."""
 
     __tablename__ = "ticket_events"
 
