@@ -1,9 +1,11 @@
 """Korean morphological analysis (Kiwi) for the matcher.
 
 One ``Kiwi`` per process, created lazily on first use with ``load_multi_dict=False``
-(about 0.5-1 s and ~340 MB) and shared by every ``Matcher``. A small built-in user
+(about 0.5-1 s and ~270 MB) and shared by every ``Matcher``. A small built-in user
 dictionary keeps programme terms whole (``자부담`` would otherwise be read as the
-interjection 자 + 부담, ``등대공장`` as 등 + 대 + 공장).
+interjection 자 + 부담, ``등대공장`` as 등 + 대 + 공장). Kiwi runs without its own thread
+pool, so a process that loaded it can fork workers that share the model's pages
+(``hotline serve --workers N``); see ``get_kiwi``.
 
 ``terms(text)`` turns already-cleaned text into index terms, ``(units, compounds)``:
 
@@ -15,7 +17,9 @@ interjection 자 + 부담, ``등대공장`` as 등 + 대 + 공장).
 """
 from __future__ import annotations
 
+import os
 import threading
+import warnings
 from functools import lru_cache
 from typing import Iterable, Sequence
 
@@ -40,16 +44,48 @@ _kiwi = None
 
 
 def get_kiwi():
-    """The process-wide Kiwi instance (created on first call, with ``DOMAIN_TERMS``)."""
+    """The process-wide Kiwi instance (created and loaded on first call, with ``DOMAIN_TERMS``).
+
+    Memory (see benchmarks/README.md, "Memory per API worker"):
+
+    * ``num_workers=0``: no thread pool of Kiwi's own. Threads do not survive ``fork``: a worker forked from
+      a process whose Kiwi had a pool would hang on its first batch. A batch (``terms_many``) is analysed one
+      text after another instead, as fast on this 2-core machine and with the same tokens.
+    * Kiwi's mimalloc gives freed pages back at once (``MIMALLOC_PURGE_DELAY=0``, unless the environment sets
+      it; read when Kiwi's library loads), and the load's temporaries are returned to the OS right after it
+      (``knowledge.heap``): about 30 MB less per process.
+    * The dictionaries stay as they were: without the default dictionary (-45 MB) the analysis of 37 of 14k
+      test texts changes (건축면적 -> 건축 + 면적, 경기대진 -> 경기대 + 진) and a matcher figure drops; the
+      typo dictionary costs nothing measurable.
+    """
     global _kiwi
     if _kiwi is None:
         with _lock:
             if _kiwi is None:
+                os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
                 from kiwipiepy import Kiwi
 
-                kiwi = Kiwi(load_multi_dict=False)
+                from . import heap
+
+                class SerialKiwi(Kiwi):
+                    """Kiwi without a thread pool: a batch is tokenized text by text (a list comes back)."""
+
+                    def tokenize(self, text, *args, **kwargs):
+                        if isinstance(text, str):
+                            return super().tokenize(text, *args, **kwargs)
+                        results = []
+                        for one in text:
+                            results.append(super().tokenize(one, *args, **kwargs))
+                        return results
+
+                with warnings.catch_warnings():  # "num_workers=0 changed meaning in 0.21": single thread, as meant
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    kiwi = SerialKiwi(load_multi_dict=False, num_workers=0)
                 for word in DOMAIN_TERMS:
                     kiwi.add_user_word(word, "NNG", 0.0)
+                kiwi.tokenize("")  # Kiwi loads lazily: load the model now, then give its temporaries back
+                heap.collect_kiwi()
+                heap.malloc_trim()
                 _kiwi = kiwi
     return _kiwi
 
