@@ -8,7 +8,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.console import routes_admin, routes_auth, routes_dashboard, routes_kb, routes_tickets, routes_unanswered
-from api.console.web import PAGE_NOT_FOUND, STATIC_DIR, ConsoleRoute, render_error
+from api.console.web import (PAGE_NOT_FOUND, STATIC_DIR, ConsoleDB, ConsoleRoute, LoginRequired, current_user,
+                             render_error)
 from api.errors import NotFound, register_error_page
 
 register_error_page("/console", render_error)
@@ -21,7 +22,11 @@ router.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console
 
 
 @router.api_route("/console/{rest:path}", methods=["GET", "POST"])
-async def not_found(request: Request, rest: str) -> Response:
+async def not_found(request: Request, db: ConsoleDB, rest: str) -> Response:
     if not rest and request.method == "GET":  # "/console/" is the console's home too
         return RedirectResponse("/console/queue", status_code=303)
+    try:
+        await current_user(request, db)  # a signed-in person gets the page with the menu, to find their way
+    except LoginRequired:
+        pass
     raise NotFound(PAGE_NOT_FOUND, code="page_not_found")

@@ -236,3 +236,36 @@ async def test_phone_width_menu_and_sign_out(site, browser):
     response = await page.goto(site.url + "/console/queue")
     assert "/console/login" in page.url and response.status == 200
     await context.close()
+
+
+async def test_an_error_page_leads_back_to_the_form_with_what_was_typed(site, browser):
+    context = await browser.new_context(viewport=DESKTOP, locale="ko-KR")
+    page = await context.new_page()
+    await sign_in(page, site, "admin", start="/console/admin/centers/seoul")
+    before = await site.scalars(select(CannedResponse.title))
+
+    # A NUL pasted into a form: the console's 422 page, nothing stored, and back to the form as it was typed.
+    body = "사업자등록증 사본을\x00 보내 주세요."
+    form = page.locator("form:has(button:has-text('상용구 추가'))")
+    await form.locator("input[name=title]").fill("서류 안내")
+    await form.locator("textarea[name=body]").fill(body)
+    async with page.expect_response(lambda r: r.url.endswith("/canned")) as answer:
+        await form.locator("button:has-text('상용구 추가')").click()
+    assert (await answer.value).status == 422
+    text = await page.inner_text("main")
+    assert "입력 확인 필요" in text and "입력에 저장할 수 없는 값이 있습니다" in text and "보낸 내용은 저장되지 않았습니다" in text
+    await shot(page, "error-422")
+    await page.click("a:has-text('이전 화면으로')")
+    await page.wait_for_url(f"{site.url}/console/admin/centers/seoul")
+    form = page.locator("form:has(button:has-text('상용구 추가'))")
+    assert await form.locator("input[name=title]").input_value() == "서류 안내"
+    assert (await form.locator("textarea[name=body]").input_value()).replace("\x00", "") == body.replace("\x00", "")
+    assert await site.scalars(select(CannedResponse.title)) == before
+
+    # An unknown address: the Korean 404 page with the menu.
+    response = await page.goto(f"{site.url}/console/no-such-page")
+    assert response.status == 404 and response.headers["content-type"].startswith("text/html")
+    assert "요청한 페이지를 찾을 수 없습니다" in await page.inner_text("main")
+    assert await page.locator("a:has-text('대기열로')").count() == 1
+    await shot(page, "error-404")
+    await context.close()
