@@ -263,7 +263,9 @@ def error_page(request: Request, status_code: int, detail: str, *,
         notes.append("보낸 내용은 저장되지 않았습니다.")
     elif posted and status_code >= 500:
         notes.append("보낸 내용이 저장되지 않았을 수 있습니다. 잠시 후 이전 화면을 새로 고쳐 확인해 주세요.")
-    if hint := ERROR_HINTS.get(status_code):
+    if not posted and status_code in (400, 422):
+        notes.append("주소나 검색 조건을 확인해 주세요.")  # nothing was typed into a form
+    elif hint := ERROR_HINTS.get(status_code):
         notes.append(hint)
     retry = None
     if not posted and status_code in (429, 500, 503):
