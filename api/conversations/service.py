@@ -64,11 +64,20 @@ class Claim:
     snapshot: ChatSnapshot | None = None  # asked for with the claim (``chat_id``) and the claim succeeded
 
 
+UPDATES = ProcessedUpdate.__table__  # plain Core statements: these run on every update
+
+
+def _insert(session: AsyncSession, table):
+    """The dialect's INSERT, which has ``ON CONFLICT`` (SQLite and PostgreSQL): no savepoint, no failed statement."""
+    return (sqlite if session.get_bind().dialect.name == "sqlite" else postgresql).insert(table)
+
+
 def _insert_if_absent(session: AsyncSession, table, **values) -> Insert:
-    """``INSERT … ON CONFLICT DO NOTHING`` (rowcount 0 when the row exists): no savepoint, no failed statement."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    return (dialect.insert(table).values(**values).on_conflict_do_nothing()
+    """``INSERT … ON CONFLICT DO NOTHING`` (rowcount 0 when the row exists)."""
+    return (_insert(session, table).values(**values).on_conflict_do_nothing()
             .execution_options(preserve_rowcount=True))  # SQLAlchemy keeps an INSERT's rowcount only when asked
+
+
 
 
 async def get_conversation(session: AsyncSession, *, chat_id: int) -> ConversationState:
@@ -141,31 +150,31 @@ async def claim_update(session: AsyncSession, *, update_id: int, claimer: str = 
     update's chat; a successful claim then comes with the chat's snapshot (``Claim.snapshot``).
     """
     now = now or utcnow()
+    claimer = claimer or None
     await complete_updates(session, update_ids=completed, now=now)
-    claim = await _claim(session, update_id=update_id, claimer=claimer or None, now=now)
+    inserted = await session.execute(_insert_if_absent(session, UPDATES, update_id=update_id, status="processing",
+                                                       claimed_by=claimer, claimed_at=now))
+    claim = (Claim(update_id=update_id, claimed=True, status="processing") if inserted.rowcount == 1
+             else await _claim_existing(session, update_id=update_id, claimer=claimer, now=now))
     if claim.claimed and chat_id is not None:
         return Claim(update_id=update_id, claimed=True, status=claim.status,
                      snapshot=await chat_snapshot(session, chat_id=chat_id))
     return claim
 
 
-async def _claim(session: AsyncSession, *, update_id: int, claimer: str | None, now: datetime) -> Claim:
-    inserted = await session.execute(_insert_if_absent(session, ProcessedUpdate, update_id=update_id,
-                                                       status="processing", claimed_by=claimer, claimed_at=now))
-    if inserted.rowcount == 1:
-        return Claim(update_id=update_id, claimed=True, status="processing")
-    mine_or_stale = ProcessedUpdate.claimed_at < now - STALE_CLAIM
+async def _claim_existing(session: AsyncSession, *, update_id: int, claimer: str | None, now: datetime) -> Claim:
+    """The update is known: it is this claimer's again (a retried claim), or a stale claim taken over, or not."""
+    mine_or_stale = UPDATES.c.claimed_at < now - STALE_CLAIM
     if claimer is not None:
-        mine_or_stale = or_(mine_or_stale, ProcessedUpdate.claimed_by == claimer)
+        mine_or_stale = or_(mine_or_stale, UPDATES.c.claimed_by == claimer)
     taken = await session.execute(
-        update(ProcessedUpdate)
-        .where(ProcessedUpdate.update_id == update_id, ProcessedUpdate.status == "processing", mine_or_stale)
+        update(UPDATES)
+        .where(UPDATES.c.update_id == update_id, UPDATES.c.status == "processing", mine_or_stale)
         .values(claimed_at=now, claimed_by=claimer)
-        .execution_options(synchronize_session=False)
     )
     if taken.rowcount == 1:
         return Claim(update_id=update_id, claimed=True, status="processing")
-    status = await session.scalar(select(ProcessedUpdate.status).where(ProcessedUpdate.update_id == update_id))
+    status = await session.scalar(select(UPDATES.c.status).where(UPDATES.c.update_id == update_id))
     return Claim(update_id=update_id, claimed=False, status=status or "processing")
 
 
@@ -176,27 +185,19 @@ async def complete_update(session: AsyncSession, *, update_id: int, now: datetim
 
 
 async def complete_updates(session: AsyncSession, *, update_ids: Iterable[int], now: datetime | None = None) -> None:
-    """Mark updates processed (idempotent), at most ``MAX_COMPLETED`` at once; one never claimed is recorded
-    as done. Usually one statement: every id was claimed and is still "processing"."""
+    """Mark updates processed (idempotent), at most ``MAX_COMPLETED`` at once, in one statement; one never
+    claimed is recorded as done."""
     ids = sorted(set(update_ids))
     if not ids:
         return
     if len(ids) > MAX_COMPLETED:
         raise Unprocessable(f"한 번에 {MAX_COMPLETED}건까지 처리 완료로 기록할 수 있습니다.", code="too_many_updates")
     now = now or utcnow()
-    result = await session.execute(
-        update(ProcessedUpdate)
-        .where(ProcessedUpdate.update_id.in_(ids), ProcessedUpdate.status != "done")
-        .values(status="done", done_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == len(ids):
-        return
-    known = set(await session.scalars(select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id.in_(ids))))
-    for update_id in ids:
-        if update_id not in known:  # never claimed (or claimed and forgotten): recorded as done all the same
-            await session.execute(_insert_if_absent(session, ProcessedUpdate, update_id=update_id, status="done",
-                                                    claimed_at=now, done_at=now))
+    statement = _insert(session, UPDATES).values(
+        [{"update_id": i, "status": "done", "claimed_at": now, "done_at": now} for i in ids])
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=[UPDATES.c.update_id], set_={"status": "done", "done_at": now},
+        where=UPDATES.c.status != "done"))
 
 
 async def release_update(session: AsyncSession, *, update_id: int, claimer: str = "") -> None:

@@ -182,6 +182,10 @@ async def test_a_claim_records_the_completed_updates_first(client, service_heade
     statuses = dict((await db.execute(select(ProcessedUpdate.update_id, ProcessedUpdate.status)
                                       .where(ProcessedUpdate.update_id.between(9120, 9123)))).all())
     assert statuses == {9120: "done", 9121: "done", 9122: "done", 9123: "processing"}
+    # a claim refused (another process holds the update) still records what it carried
+    r = await claim(client, service_headers, 9123, claimer="bot-b", completed=[9125])
+    assert r == {"update_id": 9123, "claimed": False, "status": "processing"}
+    assert await db.scalar(select(ProcessedUpdate.status).where(ProcessedUpdate.update_id == 9125)) == "done"
     # recording again is harmless; an update in its own completed list is not processed again
     r = await claim(client, service_headers, 9124, completed=[9120, 9124])
     assert r == {"update_id": 9124, "claimed": False, "status": "done"}
