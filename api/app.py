@@ -25,7 +25,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(send)
+            await self._too_large(scope, receive, send)
             return
         seen = 0
         too_large = False
@@ -43,17 +43,17 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _BodyTooLarge:
-            await self._too_large(send)
+            await self._too_large(scope, receive, send)
 
-    async def _too_large(self, send: Send) -> None:
-        import json
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from starlette.requests import Request
 
-        body = json.dumps({"error": "payload_too_large",
-                           "detail": f"요청 내용이 너무 큽니다. ({self.max_bytes // 1024}KB 이하로 보내 주세요.)"},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        from api.errors import ErrorReply, error_response
+
+        reply = ErrorReply(413, {"error": "payload_too_large",
+                                 "detail": f"요청 내용이 너무 큽니다. ({self.max_bytes // 1024}KB 이하로 보내 주세요.)"})
+        response = await error_response(Request(scope), reply)  # the JSON envelope, or the console's page
+        await response(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):

@@ -286,3 +286,17 @@ async def test_api_errors_stay_json(client, service_headers):
     response = await client.post("/api/v1/ask", json={}, headers=service_headers)
     assert response.status_code == 422 and response.json()["error"] == "validation_error"
     assert response.json()["errors"]
+
+
+async def test_an_oversized_form_post_is_the_korean_413_page_and_nothing_is_stored(admin_client, db):
+    """The body size limit answers before the route runs: a page for a person, the JSON envelope for /api."""
+    center_id = await db.scalar(select(Center.id).where(Center.code == "busan"))
+    page = "/console/admin/centers/busan"
+    before = await _canned(db, center_id)
+    response = await post_form(admin_client, page, f"{page}/canned", {"title": "큰 상용구", "body": "가" * 200_000})
+    html = assert_console_page(response, 413, "KB 이하로 보내 주세요")
+    assert "<html" in html.lower()
+    assert await _canned(db, center_id) == before
+    api = await admin_client.post("/api/v1/ask", content=b"{" + b" " * 300_000 + b"}",
+                                  headers={"content-type": "application/json"})
+    assert api.status_code == 413 and api.json()["error"] == "payload_too_large"
