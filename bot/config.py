@@ -40,6 +40,8 @@ class BotSettings(BaseSettings):
     chat_rate_limit: int = Field(default=12, ge=1)
     chat_rate_window: float = Field(default=30, gt=0)
     max_text_chars: int = Field(default=1000, ge=10)
+    # "typing…" is shown when a question's answer takes longer than this (seconds; 0: always, at once).
+    typing_delay: float = Field(default=0.5, ge=0, le=10)
 
     def file_base_url(self) -> str:
         if self.telegram_base_file_url:

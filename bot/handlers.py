@@ -132,15 +132,49 @@ def incoming_from_message(update: Update) -> Incoming:
     return Incoming(chat_id=chat_id, kind="attachment", attachment={"type": "other"}, **common)
 
 
+class Typing:
+    """"typing…" in the owner's chat while a question is handled, sent only when the answer is not there within
+    ``delay`` seconds (a quick answer needs no indicator, and saves a Bot API call). Use as ``async with``."""
+
+    def __init__(self, bot, chat_id: int, delay: float):
+        self.bot, self.chat_id, self.delay = bot, chat_id, delay
+        self._task: asyncio.Task | None = None
+        self._sending = False
+
+    async def _send(self) -> None:
+        if self.delay > 0:
+            await asyncio.sleep(self.delay)
+        self._sending = True
+        try:
+            await self.bot.send_chat_action(self.chat_id, ChatAction.TYPING)
+        except TelegramError:
+            pass
+
+    async def __aenter__(self) -> "Typing":
+        if self.delay <= 0:
+            await self._send()
+        else:
+            self._task = asyncio.get_running_loop().create_task(self._send())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        if self._task is None:
+            return
+        if self._sending:
+            await self._task  # under way: let it arrive before the answer
+        else:
+            self._task.cancel()
+
+
 async def owner_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     h = hotline(context)
     incoming = incoming_from_message(update)
+    snapshot = claimed_snapshot(context, incoming.chat_id)
     if incoming.kind == "text" and incoming.text.strip():
-        try:
-            await context.bot.send_chat_action(incoming.chat_id, ChatAction.TYPING)
-        except TelegramError:
-            pass
-    replies = await h.conversation.handle(incoming, snapshot=claimed_snapshot(context, incoming.chat_id))
+        async with Typing(context.bot, incoming.chat_id, h.settings.typing_delay):
+            replies = await h.conversation.handle(incoming, snapshot=snapshot)
+    else:
+        replies = await h.conversation.handle(incoming, snapshot=snapshot)
     await send_replies(context.bot, incoming.chat_id, replies)
 
 

@@ -61,7 +61,7 @@ async def count_to(fake, chat_id: int, contains: str) -> int:
 
 async def test_question_answered_with_source_and_feedback(fake_tg, start_bot, live_api):
     question = await find_question(live_api, "answered", ANSWERED)
-    await start_bot()
+    await start_bot(typing_delay=0)  # "typing…" at once, however quick the answer
     me = owner()
     await fake_tg.owner_says(me, "/start")
     await fake_tg.wait_for_message(me, "바로 질문")
@@ -189,6 +189,43 @@ async def test_telegram_429_and_502_on_send_still_deliver_exactly_once(fake_tg, 
     assert len(sends) == 3  # 429, 502, then accepted
     await asyncio.sleep(0.3)  # the drainer keeps running: nothing more may arrive
     assert await count_to(fake_tg, me, "변경 신청서는 센터로 보내 주세요.") == 1
+
+
+class SlowAsk(httpx.AsyncHTTPTransport):
+    """The API as the bot reaches it, with /ask answering after ``delay`` seconds."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/ask":
+            await asyncio.sleep(self.delay)
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("typing_delay,slow_ask,typing_shown", [(0.05, 1.0, True), (10, 0, False)])
+async def test_typing_is_shown_only_when_the_answer_is_slow(fake_tg, live_api, typing_delay, slow_ask,
+                                                            typing_shown):
+    from bot.client import ApiClient
+    from bot.main import BotRunner
+    from tests.bot.conftest import bot_settings
+
+    question = await find_question(live_api, "answered", ANSWERED)
+    settings = bot_settings(fake_tg, live_api.url, typing_delay=typing_delay)
+    runner = BotRunner(settings, api=ApiClient(settings.api_url, settings.service_token,
+                                               transport=SlowAsk(slow_ask)))
+    await runner.start()
+    try:
+        me = owner()
+        await fake_tg.owner_says(me, question)
+        await fake_tg.wait_for_message(me, "🔗", timeout=20)
+        actions = [a for a in fake_tg.chat_actions if a["chat_id"] == str(me)]
+        assert bool(actions) is typing_shown
+        if typing_shown:
+            assert actions[0]["action"] == "typing"
+    finally:
+        await runner.stop()
 
 
 async def test_duplicate_update_is_processed_once(fake_tg, start_bot, live_api):
