@@ -127,6 +127,9 @@ async def test_agent_works_the_queue(site, browser):
     assert await queue.locator(f"tr[data-ticket='{second.number}']").count() == 1
     assert await page.locator(f"text={busan.number}").count() == 0
     assert "서울 스마트제조혁신센터 대기열" in await page.inner_text("h1")
+    for link in ("대기열", "로그아웃"):  # the top menu is shown in full on a desktop screen
+        assert await page.locator(f"header.topbar :is(a, button):has-text('{link}')").is_visible()
+    assert not await page.locator("summary:has-text('메뉴')").is_visible()
     await shot(page, "queue")
 
     # Claim and reply, with a canned response.
@@ -175,7 +178,9 @@ async def test_admin_edits_previews_publishes_and_rolls_back(site, browser):
     context = await browser.new_context(viewport=DESKTOP, locale="ko-KR")
     page = await context.new_page()
     page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-    await sign_in(page, site, "admin", start="/console/kb")
+    await sign_in(page, site, "admin")
+    await page.click("header.topbar a:has-text('지식베이스')")  # through the top menu, as an admin does
+    await page.wait_for_url(f"{site.url}/console/kb")
     await page.click("a:has-text('정부지원 비율은 얼마인가요?')")
     await page.wait_for_url(f"{site.url}/console/kb/entries/ratio-government")
 
@@ -231,6 +236,7 @@ async def test_phone_width_menu_and_sign_out(site, browser):
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     assert not await page.locator("nav a:has-text('대기열')").is_visible()  # folded into the menu
     await page.click("summary:has-text('메뉴')")
+    assert await page.locator("nav a:has-text('대기열')").is_visible()
     await page.click("button:has-text('로그아웃')")
     await page.wait_for_selector("text=로그아웃했습니다")
     response = await page.goto(site.url + "/console/queue")

@@ -17,6 +17,14 @@
     }, 0);
   });
 
+  // The top menu is a <details>: folded behind "메뉴" on phones, always open on wider screens.
+  var narrow = window.matchMedia("(max-width: 720px)");
+  function syncMenu() {
+    document.querySelectorAll("details.menu").forEach(function (menu) { menu.open = !narrow.matches; });
+  }
+  syncMenu();
+  if (narrow.addEventListener) narrow.addEventListener("change", syncMenu);
+
   // A page restored from the back/forward cache gets its buttons back.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("button[disabled]").forEach(function (b) { b.disabled = false; });
