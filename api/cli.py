@@ -77,16 +77,14 @@ def init() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="processes; more than 1 share the analyser's model (forked after it is loaded)")
 def serve(host: str, port: int, workers: int) -> None:
     """Run the API and the staff console."""
-    import uvicorn
-
-    from api.logging import uvicorn_log_config
+    from api.runner import serve as run_server
 
     _settings()
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=False, log_level="info", log_config=uvicorn_log_config("info"))
+    run_server(host=host, port=port, workers=workers)
 
 
 @main.command()

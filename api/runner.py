@@ -1,4 +1,14 @@
-"""``hotline up``: the API and console, plus the Telegram bot when a token is set, or a local chat when not."""
+"""How the API runs: ``hotline serve`` (one process, or workers forked from a parent that loaded Kiwi) and
+``hotline up`` (the API and console, plus the Telegram bot when a token is set, or a local chat when not).
+
+Memory (benchmarks/README.md, "Memory per API worker"): Kiwi's model is most of a worker's memory.
+
+* ``serve --workers 1`` and ``up`` are one process.
+* ``serve --workers N`` (N > 1) is gunicorn with uvicorn workers: the parent imports the service and loads
+  Kiwi once, then forks the workers, which share the model's pages copy-on-write (Kiwi only reads them).
+  Each worker then runs the app's lifespan as before: its own database engine, matcher and scheduler. uvicorn's
+  own ``--workers`` starts every worker fresh (spawn) and shares nothing.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +23,24 @@ import uvicorn
 
 from api.config import Settings
 
+APP = "api.app:create_app"
+
+
+def serve(*, host: str, port: int, workers: int, log_level: str = "info") -> None:
+    """``hotline serve``: the API and console, with access log and log masking."""
+    from api.logging import uvicorn_log_config
+
+    if workers <= 1:
+        uvicorn.run(APP, factory=True, host=host, port=port, proxy_headers=False, log_level=log_level,
+                    log_config=uvicorn_log_config(log_level))
+        return
+    from api.prefork import Prefork
+
+    Prefork(host=host, port=port, workers=workers, log_level=log_level).run()
+
 
 def _server(host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config("api.app:create_app", factory=True, host=host, port=port, log_level="warning"))
+    return uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port, log_level="warning"))
 
 
 def run_all(settings: Settings, *, host: str, port: int) -> None:
