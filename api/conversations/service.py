@@ -12,12 +12,13 @@ ids of updates the bot finished since its last claim (recorded done in the same 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, delete, exists, literal, or_, select, update
+from sqlalchemy import bindparam, delete, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,18 +65,51 @@ class Claim:
     snapshot: ChatSnapshot | None = None  # asked for with the claim (``chat_id``) and the claim succeeded
 
 
-UPDATES = ProcessedUpdate.__table__  # plain Core statements: these run on every update
+# The statements every update runs (claim, snapshot, save, done) are built once, as Core statements with bound
+# parameters: building and caching a statement per request costs more than running it.
+UPDATES = ProcessedUpdate.__table__
+CONVERSATIONS = Conversation.__table__
+
+_SNAPSHOT = (
+    select(CONVERSATIONS.c.state, CONVERSATIONS.c.version, CONVERSATIONS.c.updated_at,
+           exists().where(Ticket.chat_id == bindparam("chat_id"), NOT_RESOLVED).label("open_ticket"))
+    # one row even for a chat never seen
+    .select_from(select(literal(1).label("one")).subquery()
+                 .outerjoin(CONVERSATIONS, CONVERSATIONS.c.chat_id == bindparam("chat_id")))
+)
+_SAVE = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.chat_id == bindparam("chat"), CONVERSATIONS.c.version == bindparam("read_version"))
+    .values(state=bindparam("new_state", type_=CONVERSATIONS.c.state.type), version=CONVERSATIONS.c.version + 1,
+            updated_at=bindparam("now", type_=CONVERSATIONS.c.updated_at.type))
+)
 
 
-def _insert(session: AsyncSession, table):
-    """The dialect's INSERT, which has ``ON CONFLICT`` (SQLite and PostgreSQL): no savepoint, no failed statement."""
-    return (sqlite if session.get_bind().dialect.name == "sqlite" else postgresql).insert(table)
+@dataclass(frozen=True)
+class _Inserts:
+    """``INSERT … ON CONFLICT`` (SQLite and PostgreSQL spell it alike): no savepoint, no failed statement."""
+
+    claim: object  # a new claim, unless the update is known (rowcount 0)
+    done: object  # an update done: marked, or inserted as done if never claimed
+    conversation: object  # a chat's first state, unless it has one (rowcount 0)
 
 
-def _insert_if_absent(session: AsyncSession, table, **values) -> Insert:
-    """``INSERT … ON CONFLICT DO NOTHING`` (rowcount 0 when the row exists)."""
-    return (_insert(session, table).values(**values).on_conflict_do_nothing()
-            .execution_options(preserve_rowcount=True))  # SQLAlchemy keeps an INSERT's rowcount only when asked
+@functools.cache
+def _inserts(dialect: str) -> _Inserts:
+    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    done = insert(UPDATES)
+    done = done.on_conflict_do_update(index_elements=[UPDATES.c.update_id],
+                                      set_={"status": "done", "done_at": done.excluded.done_at},
+                                      where=UPDATES.c.status != "done")
+    # SQLAlchemy keeps an INSERT's rowcount only when asked
+    return _Inserts(claim=insert(UPDATES).on_conflict_do_nothing().execution_options(preserve_rowcount=True),
+                    done=done,
+                    conversation=insert(CONVERSATIONS).on_conflict_do_nothing()
+                    .execution_options(preserve_rowcount=True))
+
+
+def _statements(session: AsyncSession) -> _Inserts:
+    return _inserts(session.get_bind().dialect.name)
 
 
 
@@ -91,12 +125,7 @@ async def get_conversation(session: AsyncSession, *, chat_id: int) -> Conversati
 
 async def chat_snapshot(session: AsyncSession, *, chat_id: int) -> ChatSnapshot:
     """The chat's state and whether it has an open ticket, in one query."""
-    open_ticket = exists().where(Ticket.chat_id == chat_id, NOT_RESOLVED)
-    anchor = select(literal(1).label("one")).subquery()
-    row = (await session.execute(
-        select(Conversation.state, Conversation.version, Conversation.updated_at, open_ticket.label("open_ticket"))
-        .select_from(anchor.outerjoin(Conversation, Conversation.chat_id == chat_id))
-    )).one()
+    row = (await session.execute(_SNAPSHOT, {"chat_id": chat_id})).one()
     if row.version is None:
         conversation = ConversationState(chat_id=chat_id, state={}, version=0, updated_at=None)
     else:
@@ -124,17 +153,12 @@ async def save_conversation(session: AsyncSession, *, chat_id: int, state: dict,
         raise Unprocessable("버전은 0 이상이어야 합니다.", code="invalid_version")
     now = now or utcnow()
     if version == 0:
-        created = await session.execute(_insert_if_absent(session, Conversation, chat_id=chat_id, state=state,
-                                                          version=1, updated_at=now))
+        created = await session.execute(_statements(session).conversation,
+                                        {"chat_id": chat_id, "state": state, "version": 1, "updated_at": now})
         if created.rowcount != 1:
             raise VersionConflict()
         return ConversationState(chat_id=chat_id, state=state, version=1, updated_at=now)
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.chat_id == chat_id, Conversation.version == version)
-        .values(state=state, version=Conversation.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_SAVE, {"chat": chat_id, "read_version": version, "new_state": state, "now": now})
     if result.rowcount != 1:
         raise VersionConflict()
     return ConversationState(chat_id=chat_id, state=state, version=version + 1, updated_at=now)
@@ -152,8 +176,8 @@ async def claim_update(session: AsyncSession, *, update_id: int, claimer: str = 
     now = now or utcnow()
     claimer = claimer or None
     await complete_updates(session, update_ids=completed, now=now)
-    inserted = await session.execute(_insert_if_absent(session, UPDATES, update_id=update_id, status="processing",
-                                                       claimed_by=claimer, claimed_at=now))
+    inserted = await session.execute(_statements(session).claim, {"update_id": update_id, "status": "processing",
+                                                                   "claimed_by": claimer, "claimed_at": now})
     claim = (Claim(update_id=update_id, claimed=True, status="processing") if inserted.rowcount == 1
              else await _claim_existing(session, update_id=update_id, claimer=claimer, now=now))
     if claim.claimed and chat_id is not None:
@@ -193,11 +217,8 @@ async def complete_updates(session: AsyncSession, *, update_ids: Iterable[int], 
     if len(ids) > MAX_COMPLETED:
         raise Unprocessable(f"한 번에 {MAX_COMPLETED}건까지 처리 완료로 기록할 수 있습니다.", code="too_many_updates")
     now = now or utcnow()
-    statement = _insert(session, UPDATES).values(
-        [{"update_id": i, "status": "done", "claimed_at": now, "done_at": now} for i in ids])
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[UPDATES.c.update_id], set_={"status": "done", "done_at": now},
-        where=UPDATES.c.status != "done"))
+    await session.execute(_statements(session).done, [{"update_id": i, "status": "done", "claimed_at": now,
+                                                       "done_at": now} for i in ids])
 
 
 async def release_update(session: AsyncSession, *, update_id: int, claimer: str = "") -> None:
