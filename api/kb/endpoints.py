@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -17,6 +19,10 @@ from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskI
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
                             EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
                             RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
+
+# Matching holds the GIL nearly all the time (Kiwi's analysis included), so more threads would not match faster;
+# one thread keeps the event loop free and costs one thread's memory, not a pool's.
+_MATCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher")
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
@@ -77,7 +83,8 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     today = service.kst_today()
     result = matcher.cached(text, today=today)
     if result is None:  # analyse off the event loop
-        result = await asyncio.to_thread(matcher.match, text, today=today)
+        result = await asyncio.get_running_loop().run_in_executor(
+            _MATCH_THREAD, functools.partial(matcher.match, text, today=today))
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
