@@ -4,6 +4,7 @@ Run by hand (not a test):
 
     .venv/bin/python benchmarks/bot_pipeline.py [--owners 200] [--questions 3] [--conversations 20]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/hl_bot_bench] [--sqlite-only] [--profile DIR]
+        [--api-only] [--concurrent-updates 16] [--api-workers 1]
 
 Three processes, as deployed: the API (``uvicorn api.app:create_app``, one worker, its own database with the
 centres and the knowledge base), the bot (``python -m api.cli bot``, long polling) and this script, which runs
@@ -17,12 +18,17 @@ Two measurements per database:
 * conversations: ``--conversations`` owners each ask, wait for the answer, and ask again (``--questions``
   times): the throughput of that many people chatting at once, and the latency one of them sees.
 * ``--api-only``: the bot's API calls for one answered question replayed by 16 clients without the bot and
-  Telegram (all six; claim + ask + save; /ask alone): what the API allows, to find the bottleneck.
+  Telegram: what the API allows, to find the bottleneck. Rows: the bot's three calls (the claim naming the
+  chat and carrying the client's previous update as completed, /ask, saving the conversation); the six calls
+  the bot made before (claim, read the conversation, follow-up probe answering 404, /ask, save, done);
+  /ask alone.
 
-Every question is one the knowledge base answers (checked through the API first), so every update costs the
-whole path: claim the update, read the conversation, look for an open ticket, /ask, save the conversation,
-record the update done, "typing…" and the answer. ``--profile DIR`` records py-spy flame graphs of the bot and
-the API during the burst (``pip install py-spy``).
+Every question is one the knowledge base answers (checked through the API first), so every update takes the
+whole path: claim the update (the claim brings the chat's conversation and whether it has an open ticket, and
+records the updates the bot finished before), /ask, save the conversation, and the answer ("typing…" only
+when an answer takes longer than the bot's ``typing_delay``). The last updates are recorded done by the bot's
+timer. ``--profile DIR`` records py-spy flame graphs of the bot and the API during the burst
+(``pip install py-spy``).
 """
 
 from __future__ import annotations
@@ -116,10 +122,10 @@ class Processes:
     logs: Path
 
     def stop(self) -> None:
+        """The bot first (it records its last updates done on the way out), then the API."""
         for process in (self.bot, self.api):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (self.bot, self.api):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -301,21 +307,29 @@ async def conversations(fake: TimedTelegram, questions: list[str], *, first_chat
                   len(fake.others) - others)
 
 
-BOT_CALLS = ("claim", "conversation", "followup", "ask", "save", "done")
+BOT_CALLS = ("claim+state", "ask", "save")  # what the bot does now
+OLD_BOT_CALLS = ("claim", "conversation", "followup", "ask", "save", "done")  # before the claim brought the state
+API_ONLY_RUNS = {BOT_CALLS: "the bot's 3 calls", OLD_BOT_CALLS: "the old 6 calls", ("ask",): "/ask alone"}
 
 
 async def api_only(api_url: str, question: str, *, calls: tuple[str, ...], owners: int, sequences: int,
                    database: str, first_chat: int) -> Result:
     """The API calls the bot makes for one answered question (or a subset), without the bot and Telegram:
-    ``owners`` clients in a closed loop, ``sequences`` in all. Shows what the API alone allows."""
+    ``owners`` clients in a closed loop, ``sequences`` in all. Shows what the API alone allows.
+
+    ``claim+state`` is the bot's claim: it names the chat and carries the update this client finished before
+    (as the bot's claims carry its finished updates); the last ones are recorded in one batch at the end."""
     latencies: list[float] = []
     left = [sequences]
     counter = iter(range(first_chat, first_chat + sequences + 1))
+    finished: list[int] = []
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one(client: httpx.AsyncClient, previous: list[int]) -> None:
         chat = next(counter)
         update_id = chat  # unique too
         requests = {
+            "claim+state": lambda: client.post(f"/api/v1/telegram/updates/{update_id}/claim",
+                                               json={"claimer": "bench", "chat_id": chat, "completed": previous}),
             "claim": lambda: client.post(f"/api/v1/telegram/updates/{update_id}/claim", json={"claimer": "bench"}),
             "conversation": lambda: client.get(f"/api/v1/conversations/{chat}"),
             "followup": lambda: client.post(f"/api/v1/chats/{chat}/messages", json={"text": question}),
@@ -328,19 +342,28 @@ async def api_only(api_url: str, question: str, *, calls: tuple[str, ...], owner
             response = await requests[name]()
             if response.status_code >= 500 or (response.status_code >= 400 and name != "followup"):
                 raise SystemExit(f"{name}: {response.status_code} {response.text[:200]}")
+            if name == "claim+state" and not response.json().get("claimed"):
+                raise SystemExit(f"claim+state: not claimed: {response.text[:200]}")
         latencies.append(time.perf_counter() - started)
+        previous[:] = [update_id]
 
     async def client_loop(client: httpx.AsyncClient) -> None:
+        previous: list[int] = []
         while left[0] > 0:
             left[0] -= 1
-            await one(client)
+            await one(client, previous)
+        finished.extend(previous)
 
     async with httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
                                  timeout=60, limits=httpx.Limits(max_connections=owners)) as client:
         started = time.perf_counter()
         await asyncio.gather(*(client_loop(client) for _ in range(owners)))
+        for i in range(0, len(finished), 100):  # the API takes up to 100 at once
+            response = await client.post("/api/v1/telegram/updates/done", json={"update_ids": finished[i:i + 100]})
+            if response.status_code != 204:
+                raise SystemExit(f"done: {response.status_code} {response.text[:200]}")
         elapsed = time.perf_counter() - started
-    mode = "API only: " + (" + ".join(calls) if calls != BOT_CALLS else "the bot's 6 calls")
+    mode = "API only: " + API_ONLY_RUNS.get(calls, " + ".join(calls))
     return Result(database, mode, owners, sequences, elapsed, latencies, 0)
 
 
@@ -375,7 +398,7 @@ async def run(database_url: str, label: str, args, logs: Path) -> list[Result]:
                                                             owners=args.conversations, per_owner=args.questions,
                                                             database=label), processes))
         if args.api_only:
-            for i, calls in enumerate((BOT_CALLS, ("claim", "ask", "save"), ("ask",))):
+            for i, calls in enumerate(API_ONLY_RUNS):
                 results.append(await measured(lambda: api_only(
                     processes.api_url, questions[0], calls=calls, owners=16, sequences=args.owners * args.questions,
                     database=label, first_chat=9_300_000_000 + i * 1_000_000), processes))
@@ -396,7 +419,8 @@ async def main() -> None:
     parser.add_argument("--concurrent-updates", type=int, default=16, help="the bot's HOTLINE_CONCURRENT_UPDATES")
     parser.add_argument("--api-workers", type=int, default=1, help="uvicorn workers of the API")
     parser.add_argument("--api-only", action="store_true",
-                        help="also replay the bot's API calls without the bot (all 6; 3; /ask alone), 16 clients")
+                        help="also replay the bot's API calls without the bot (its 3; the old 6; /ask alone), "
+                        "16 clients")
     parser.add_argument("--postgres", help="also measure on this PostgreSQL database (dropped and re-created)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even if --postgres is given")
     parser.add_argument("--profile", help="record py-spy profiles of the bot and the API here during the burst")
