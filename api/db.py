@@ -156,8 +156,10 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
         kwargs.setdefault("connect_args", {"timeout": 30})
     else:
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
+        # Up to 30 connections per process as before, 20 of them kept: the bot alone sends up to 16 requests at
+        # once, and every overflow connection closed and opened again is a PostgreSQL backend forked.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 10)
     engine = create_async_engine(target, **kwargs)
     event.listen(engine.sync_engine, "before_cursor_execute", _guard_parameters)
     if is_sqlite(url):
