@@ -92,18 +92,24 @@ def app(settings: Settings, db: AsyncSession, engine):
             await db.commit()
 
     app.dependency_overrides[get_session] = session_override
+    app.state.ask_log_writer = AskLogWriter(committing(db))  # the ask log goes into the test's transaction too
+    return app
+
+
+def committing(session: AsyncSession):
+    """A session scope over the test's session: committed (a savepoint) when the block succeeds, rolled back
+    when it raises."""
 
     @asynccontextmanager
-    async def db_scope() -> AsyncIterator[AsyncSession]:
+    async def scope() -> AsyncIterator[AsyncSession]:
         try:
-            yield db
+            yield session
         except BaseException:
-            await db.rollback()
+            await session.rollback()
             raise
-        await db.commit()
+        await session.commit()
 
-    app.state.ask_log_writer = AskLogWriter(db_scope)  # the ask log goes into the test's transaction too
-    return app
+    return scope
 
 
 @pytest.fixture

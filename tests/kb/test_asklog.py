@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
-
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +12,7 @@ from api.errors import Unprocessable
 from api.kb.asklog import AskLogWriter, ask_log_row, insert_ask_logs, transaction_scope
 from api.kb.models import AskLog
 from knowledge.matcher import Candidate, MatchResult
+from tests.conftest import committing
 
 ESCALATE = MatchResult("escalate", "question", None, [Candidate("e1", "topic-a", "질문 1", 0.31)], 0.31)
 
@@ -51,12 +50,7 @@ def test_a_value_that_cannot_be_stored_is_refused_before_it_is_queued():
 
 
 async def test_questions_asked_together_share_a_transaction(db):
-    @asynccontextmanager
-    async def scope():
-        yield db
-        await db.commit()
-
-    writer = AskLogWriter(scope)
+    writer = AskLogWriter(committing(db))
     ids = await asyncio.gather(*(writer.write(row(f"동시 질문 {n}", key=f"together-{n % 15}")) for n in range(30)))
     assert ids[:15] == ids[15:]  # the same keys: the same rows
     assert len(set(ids)) == 15
@@ -66,16 +60,7 @@ async def test_questions_asked_together_share_a_transaction(db):
 
 
 async def test_a_bad_row_fails_only_its_own_request(db):
-    @asynccontextmanager
-    async def scope():
-        try:
-            yield db
-        except BaseException:
-            await db.rollback()
-            raise
-        await db.commit()
-
-    writer = AskLogWriter(scope)
+    writer = AskLogWriter(committing(db))
     bad = row("본문 없음") | {"text": None}  # NOT NULL: refused by the database
     results = await asyncio.gather(writer.write(row("앞 질문")), writer.write(bad), writer.write(row("뒤 질문")),
                                    return_exceptions=True)
