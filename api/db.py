@@ -150,6 +150,15 @@ def _guard_parameters(conn, cursor, statement, parameters, context, executemany)
     check_storable(parameters)
 
 
+def dialect_insert(session: AsyncSession | str):
+    """The ``insert`` construct of the database in use (a session, or a dialect name), for ``ON CONFLICT``
+    clauses (``on_conflict_do_nothing`` / ``on_conflict_do_update``), which SQLite and PostgreSQL spell alike."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    name = session if isinstance(session, str) else session.get_bind().dialect.name
+    return postgresql.insert if name == "postgresql" else sqlite.insert
+
+
 def make_engine(url: str, **kwargs) -> AsyncEngine:
     target = async_url(url)
     if is_sqlite(url):

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, exists, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.conversations.models import Conversation, ProcessedUpdate
-from api.db import utcnow
+from api.db import dialect_insert, utcnow
 from api.errors import Conflict, PayloadTooLarge, Unprocessable
 from api.tickets.models import Ticket
 from api.tickets.service import NOT_RESOLVED
@@ -96,7 +95,7 @@ class _Inserts:
 
 @functools.cache
 def _inserts(dialect: str) -> _Inserts:
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    insert = dialect_insert(dialect)
     done = insert(UPDATES)
     done = done.on_conflict_do_update(index_elements=[UPDATES.c.update_id],
                                       set_={"status": "done", "done_at": done.excluded.done_at},
@@ -110,8 +109,6 @@ def _inserts(dialect: str) -> _Inserts:
 
 def _statements(session: AsyncSession) -> _Inserts:
     return _inserts(session.get_bind().dialect.name)
-
-
 
 
 async def get_conversation(session: AsyncSession, *, chat_id: int) -> ConversationState:

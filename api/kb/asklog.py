@@ -20,12 +20,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.db import check_storable, utcnow, write_sessionmaker
+from api.db import check_storable, dialect_insert, utcnow, write_sessionmaker
 from api.kb.models import AskLog
 from knowledge.matcher import MatchResult
 
@@ -66,8 +64,7 @@ async def insert_ask_logs(session: AsyncSession, *, rows: Sequence[dict[str, Any
         if row["idempotency_key"] is not None:
             keyed.setdefault(row["idempotency_key"], []).append(i)
     if keyed:
-        dialect_insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = (dialect_insert(AskLog).on_conflict_do_nothing(index_elements=[AskLog.idempotency_key])
+        statement = (dialect_insert(session)(AskLog).on_conflict_do_nothing(index_elements=[AskLog.idempotency_key])
                      .returning(AskLog.id, AskLog.idempotency_key))
         result = await session.execute(statement, [rows[positions[0]] for positions in keyed.values()])
         found = {key: row_id for row_id, key in result.all()}
