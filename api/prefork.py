@@ -9,7 +9,6 @@ matcher and scheduler. Logging, access log, masking and ``proxy_headers=False`` 
 
 from __future__ import annotations
 
-import gc
 import importlib
 from typing import Any
 
@@ -31,9 +30,8 @@ def load_shared_app() -> Any:
     for name in PRELOAD_MODULES:
         importlib.import_module(name)
     morph.get_kiwi()
-    gc.collect()
+    heap.freeze_heap()  # the parent's objects stay out of the workers' collections, which would copy their pages
     heap.malloc_trim()
-    gc.freeze()  # the parent's objects stay out of the workers' collections, which would copy their pages
     return app
 
 

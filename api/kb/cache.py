@@ -13,13 +13,13 @@ the previous matcher. ``warm_up`` builds it at startup so the first question is 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.heap import freeze_heap
 from knowledge.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -85,16 +85,6 @@ class MatcherCache:
             log.info("knowledge matcher built: %d entries, %d synonym terms in %.2fs", len(entries), len(synonyms),
                      time.perf_counter() - started)
         return matcher
-
-
-def freeze_heap() -> None:
-    """Collect garbage once and exclude what is left (the matcher, Kiwi's wrappers, the loaded modules) from
-    later collections. A full collection otherwise walks those long-lived objects every few hundred requests
-    (~40 ms with the matcher loaded): the longest pauses under load. Called at startup and after every
-    rebuild (the previous matcher becomes collectable again first)."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
 
 
 def get_cache(app: Any) -> MatcherCache:
