@@ -1,6 +1,6 @@
 """Real objects for the authorisation matrices (API and console): each call makes a fresh one in the test's
 database and returns plain values (a refused request rolls the shared session back, which expires ORM objects).
-Callers commit."""
+Callers commit. Also what both matrices check themselves against: the routes the application serves."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.app import create_app
 from api.auth.security import hash_password
 from api.centers.models import Center
 from api.db import utcnow
@@ -24,6 +25,31 @@ PASSWORD = "password-123"
 SOURCE = ("중소벤처기업부 스마트공장 보급·확산 사업 공고", "https://www.mss.go.kr/site/smba/main.do")
 
 _ids = itertools.count(1)
+
+
+def served_routes(*, console: bool) -> list[str]:
+    """Every ``"METHOD /path"`` the application serves under /console (``console``) or outside it, from
+    ``app.routes``; a mounted application is ``"MOUNT /path"``."""
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings("sqlite+aiosqlite:///unused.db"))
+    keys = set()
+    for route in app.routes:
+        # FastAPI keeps included routers as branches; their routes are the effective route contexts
+        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
+        for r in contexts:
+            # a mounted application's context has an empty path; its route (starlette's Mount) has the real one
+            path = (getattr(r, "path", "") or getattr(getattr(r, "starlette_route", None), "path", "")
+                    or getattr(getattr(r, "original_route", None), "path", ""))
+            if path.startswith("/console") != console:
+                continue
+            methods = getattr(r, "methods", None)
+            if not methods:
+                keys.add(f"MOUNT {path}")
+            for method in sorted(methods or ()):
+                if method != "HEAD":
+                    keys.add(f"{method} {path}")
+    return sorted(keys)
 
 
 def fresh() -> int:

@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
 from api.centers.models import Center
 from api.conversations import service as conversations
 from api.db import utcnow
@@ -34,7 +33,7 @@ from api.tickets.endpoints import ACTING_HEADER
 from api.tickets.models import Ticket, TicketEvent
 from tests.conftest import SECRET_KEY, SERVICE_TOKEN, bearer_for, make_settings
 from tests.hardening.objects import (ADDRESS, PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff,
-                                     new_synonym, new_ticket)
+                                     new_synonym, new_ticket, served_routes)
 
 ROLES = ("anonymous", "service", "agent_a", "agent_b", "admin")
 CENTRE_A, CENTRE_B = "seoul", "busan"
@@ -415,29 +414,7 @@ MATRIX: dict[str, Rule] = {
 }
 
 
-def api_routes() -> list[str]:
-    """Every (method, path) the application serves outside the console, from ``app.routes``."""
-    app = create_app(make_settings("sqlite+aiosqlite:///unused.db"))
-    keys = set()
-    for route in app.routes:
-        # FastAPI keeps included routers as branches; their routes are the effective route contexts
-        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
-        for r in contexts:
-            # a mounted application's context has an empty path; its route (starlette's Mount) has the real one
-            path = (getattr(r, "path", "") or getattr(getattr(r, "starlette_route", None), "path", "")
-                    or getattr(getattr(r, "original_route", None), "path", ""))
-            if path.startswith("/console"):
-                continue  # tests/hardening/test_console_authz.py
-            methods = getattr(r, "methods", None)
-            if not methods:
-                keys.add(f"MOUNT {path}")
-            for method in sorted(methods or ()):
-                if method != "HEAD":
-                    keys.add(f"{method} {path}")
-    return sorted(keys)
-
-
-ROUTES = api_routes()
+ROUTES = served_routes(console=False)  # the console's: tests/hardening/test_console_authz.py
 
 
 @pytest.fixture

@@ -20,16 +20,15 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.app import create_app
 from api.console import security
 from api.console import service as console_service
 from api.console.security import SESSION_COOKIE
 from api.staff.models import Staff
 from api.tickets import service as tickets
-from tests.conftest import SECRET_KEY, make_settings
+from tests.conftest import SECRET_KEY
 from tests.console.conftest import csrf_from
 from tests.hardening.objects import (PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff, new_synonym,
-                                     new_ticket)
+                                     new_ticket, served_routes)
 
 ROLES = ("anonymous", "agent_a", "agent_b", "admin")
 CENTRE_A, CENTRE_B = "seoul", "busan"
@@ -371,31 +370,7 @@ MATRIX: dict[str, Rule] = {
 }
 
 
-def route_path(r) -> str:
-    # a mounted application's context has an empty path; its route (starlette's Mount) has the real one
-    return (getattr(r, "path", "") or getattr(getattr(r, "starlette_route", None), "path", "")
-            or getattr(getattr(r, "original_route", None), "path", ""))
-
-
-def console_routes() -> list[str]:
-    app = create_app(make_settings("sqlite+aiosqlite:///unused.db"))
-    keys = set()
-    for route in app.routes:
-        contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
-        for r in contexts:
-            path = route_path(r)
-            if not path.startswith("/console"):
-                continue
-            methods = getattr(r, "methods", None)
-            if not methods:  # a mounted application (the static files)
-                keys.add(f"MOUNT {path}")
-            for method in sorted(methods or ()):
-                if method != "HEAD":
-                    keys.add(f"{method} {path}")
-    return sorted(keys)
-
-
-ROUTES = console_routes()
+ROUTES = served_routes(console=True)
 
 
 @pytest.fixture
