@@ -56,8 +56,8 @@ async def site(fresh_database_url):
     engine = make_engine(fresh_database_url)
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker() as db:
-        agent = await create_staff(db, username="seoul.agent", password=PASSWORD, role="agent", center_code="seoul",
-                                   display_name="서울 상담원")
+        await create_staff(db, username="seoul.agent", password=PASSWORD, role="agent", center_code="seoul",
+                           display_name="서울 상담원")
         admin = await create_staff(db, username="hq.admin", password=PASSWORD, role="admin", display_name="본부 관리자")
         await make_entry(db, author=admin)
         first = await make_ticket(db, "seoul", chat_id=7001, text="스마트공장 구축하면 국비 얼마나 나오나요?",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.logging import PiiMaskingFilter, install_log_masking, mask_text, shared_filter, uvicorn_log_config
+from api.logging import PiiMaskingFilter, install_log_masking, mask_text, shared_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
