@@ -215,7 +215,7 @@ def kb_export(entries_dir: str | None, synonyms_file: str | None, no_synonyms: b
 @kb.command("check")
 @_entries_dir_option
 @click.option("--topics", "topics_file", default=None, type=click.Path(dir_okay=False),
-              help="topics file (default: $HOTLINE_TOPICS_FILE or ../shared/knowledge/topics.yaml)")
+              help="topics file (default: $HOTLINE_TOPICS_FILE or knowledge/topics.yaml)")
 @click.option("--strict", is_flag=True, help="fail on warnings too (expired entries, few paraphrases)")
 @click.option("--quiet", is_flag=True, help="print errors only")
 def kb_check(entries_dir: str | None, topics_file: str | None, strict: bool, quiet: bool) -> None:

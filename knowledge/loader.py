@@ -119,11 +119,11 @@ class KnowledgeError(ValueError):
 
 
 def default_topics_file() -> Path:
-    """``$HOTLINE_TOPICS_FILE`` if set, else ``../shared/knowledge/topics.yaml`` beside the repo."""
+    """``$HOTLINE_TOPICS_FILE`` if set, else ``knowledge/topics.yaml`` (the project carries its own copy)."""
     env = os.environ.get(TOPICS_ENV_VAR)
     if env:
         return Path(env)
-    return KNOWLEDGE_DIR.parent.parent / "shared" / "knowledge" / "topics.yaml"
+    return KNOWLEDGE_DIR / "topics.yaml"
 
 
 # --------------------------------------------------------------------------- reading
