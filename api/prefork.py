@@ -17,7 +17,7 @@ from uvicorn_worker import UvicornWorker as BaseUvicornWorker
 
 # Modules a worker imports in its lifespan or on its first requests, imported by the parent so that their pages
 # are shared too.
-PRELOAD_MODULES = ("knowledge", "api.kb.cache", "api.kb.asklog", "api.kb.service", "api.tickets.scheduler")
+PRELOAD_MODULES = ("knowledge", "api.kb.cache", "api.kb.asklog", "api.kb.entries", "api.kb.unanswered", "api.tickets.scheduler")
 
 
 def load_shared_app() -> Any:

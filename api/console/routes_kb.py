@@ -1,5 +1,5 @@
 """Knowledge-base editor (admins): list, edit, preview against the draft, publish, history, diff, rollback,
-synonyms. Every rule is api.kb.service's; this module only turns forms into its calls."""
+synonyms. Every rule is in api.kb (entries, preview, synonyms); this module only turns forms into its calls."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from api.console import service as console_service
 from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, parse_date, parse_int, redirect,
                              render, staff_principal)
 from api.errors import HotlineError, Unprocessable
-from api.kb import service as kb
+from api.kb import entries as kb_entries
+from api.kb import preview as kb_preview
+from api.kb import synonyms as kb_synonyms
+from api.kb import unanswered as kb_unanswered
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -97,7 +100,7 @@ DraftDep = Annotated[Draft, Depends(draft_form)]
 
 
 def _topics() -> dict[str, str]:
-    return kb.known_topics() or {}
+    return kb_entries.known_topics() or {}
 
 
 # -- list ---------------------------------------------------------------------------------------------------
@@ -107,10 +110,10 @@ async def kb_list(request: Request, db: ConsoleDB, user: AdminUser, q: str = "",
                   topic: str = "") -> Response:
     if status not in STATUS_FILTERS:
         status = ""
-    entries = await kb.list_entries(db, q=q.strip() or None, status=status or None, topic=topic or None,
-                                    limit=1000)
+    entries = await kb_entries.list_entries(db, q=q.strip() or None, status=status or None, topic=topic or None,
+                                            limit=1000)
     return render(request, "kb_list.html", entries=entries, q=q.strip(), status=status, topic=topic,
-                  statuses=STATUS_FILTERS, topics=_topics(), today=kb.kst_today())
+                  statuses=STATUS_FILTERS, topics=_topics(), today=kb_entries.kst_today())
 
 
 # -- new entry -----------------------------------------------------------------------------------------------
@@ -131,7 +134,7 @@ async def kb_new(request: Request, db: ConsoleDB, user: AdminUser, logs: str = "
     draft = Draft(topic=topic)
     ask_log_ids = _ids(logs)
     if ask_log_ids:
-        prefill = await kb.draft_from_logs(db, ask_log_ids=ask_log_ids)
+        prefill = await kb_unanswered.draft_from_logs(db, ask_log_ids=ask_log_ids)
         draft = Draft(topic=prefill.suggested_topic or topic, title=prefill.title,
                       paraphrases="\n".join(prefill.paraphrases), keywords=", ".join(prefill.keywords))
     if candidate is not None:
@@ -150,11 +153,11 @@ async def kb_create(request: Request, db: ConsoleDB, user: PostAdmin, draft: Dra
                     candidate: Annotated[str, Form(max_length=20)] = "") -> Response:
     author = _author(request)
     try:
-        entry, _ = await kb.create_entry(db, entry_id=draft.entry_id, topic=draft.topic, author=author,
-                                         publish=publish == "1", note=draft.note, **draft.content())
+        entry, _ = await kb_entries.create_entry(db, entry_id=draft.entry_id, topic=draft.topic, author=author,
+                                                 publish=publish == "1", note=draft.note, **draft.content())
         ask_log_ids = _ids(logs)
         if ask_log_ids:
-            await kb.mark_reviewed(db, ask_log_ids=ask_log_ids)
+            await kb_unanswered.mark_reviewed(db, ask_log_ids=ask_log_ids)
         candidate_id = parse_int(candidate, "FAQ 후보 번호")
         if candidate_id is not None:
             c = await console_service.get_faq_candidate(db, candidate_id)
@@ -195,7 +198,7 @@ class PreviewView:
 
 async def _preview(db, draft: Draft, question: str) -> PreviewView:
     values = {"entry_id": draft.entry_id or None, "topic": draft.topic or None, **draft.content()}
-    result = await kb.preview(db, text=question, draft=values)
+    result = await kb_preview.preview(db, text=question, draft=values)
     match = result.result
     return PreviewView(question=question, outcome=match.outcome, kind=match.kind, score=match.score,
                        candidates=list(match.candidates), answer_entry_id=match.entry.id if match.entry else None,
@@ -212,7 +215,7 @@ async def _try_preview(db, draft: Draft, question: str) -> tuple[PreviewView | N
 async def _entry_page(request: Request, db, entry_id: str, *, draft: Draft | None = None,
                       preview: PreviewView | None = None, question: str = "", status_code: int = 200,
                       preview_error: str | None = None, form_error: str | None = None) -> Response:
-    detail = await kb.get_entry(db, entry_id=entry_id)
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
     draft = draft or Draft.from_revision(entry_id, detail.entry.topic, detail.latest)
     draft.entry_id = entry_id
     return render(request, "kb_edit.html", status_code=status_code, new=False, detail=detail, draft=draft,
@@ -232,9 +235,9 @@ async def kb_save(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: st
                   publish: Annotated[str, Form(max_length=3)] = "") -> Response:
     base = parse_int(base_revision, "기준 판")
     try:
-        rev = await kb.save_revision(db, entry_id=entry_id, author=_author(request), publish=publish == "1",
-                                     base_revision=base, note=draft.note, topic=draft.topic or kb.KEEP,
-                                     **draft.content())
+        rev = await kb_entries.save_revision(db, entry_id=entry_id, author=_author(request), publish=publish == "1",
+                                             base_revision=base, note=draft.note, topic=draft.topic or kb_entries.KEEP,
+                                             **draft.content())
     except HotlineError as exc:
         if exc.status_code == 404:
             raise
@@ -249,10 +252,10 @@ async def kb_save(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: st
 
 
 @router.post("/console/kb/entries/{entry_id}/preview")
-async def kb_preview(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: str, draft: DraftDep,
-                     question: Annotated[str, Form(max_length=2000)] = "") -> Response:
+async def kb_preview_page(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: str, draft: DraftDep,
+                          question: Annotated[str, Form(max_length=2000)] = "") -> Response:
     draft.entry_id = entry_id
-    await kb.get_entry(db, entry_id=entry_id)  # 404 for an unknown entry
+    await kb_entries.get_entry(db, entry_id=entry_id)  # 404 for an unknown entry
     result, error = await _try_preview(db, draft, question)
     return await _entry_page(request, db, entry_id, draft=draft, preview=result, preview_error=error,
                              question=question)
@@ -261,23 +264,23 @@ async def kb_preview(request: Request, db: ConsoleDB, user: PostAdmin, entry_id:
 @router.post("/console/kb/entries/{entry_id}/publish")
 async def kb_publish(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: str,
                      revision: Annotated[str, Form(max_length=10)] = "") -> Response:
-    rev = await kb.publish(db, entry_id=entry_id, author=_author(request),
-                           revision=parse_int(revision, "게시할 판"))
+    rev = await kb_entries.publish(db, entry_id=entry_id, author=_author(request),
+                                   revision=parse_int(revision, "게시할 판"))
     return redirect(request, f"/console/kb/entries/{entry_id}", f"{rev.number}판을 게시했습니다. 챗봇이 바로 이 내용으로 답합니다.")
 
 
 @router.post("/console/kb/entries/{entry_id}/unpublish")
 async def kb_unpublish(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: str) -> Response:
-    await kb.unpublish(db, entry_id=entry_id, author=_author(request))
+    await kb_entries.unpublish(db, entry_id=entry_id, author=_author(request))
     return redirect(request, f"/console/kb/entries/{entry_id}", "게시를 중단했습니다. 챗봇이 이 항목으로 답하지 않습니다.")
 
 
 @router.post("/console/kb/entries/{entry_id}/rollback")
 async def kb_rollback(request: Request, db: ConsoleDB, user: PostAdmin, entry_id: str,
                       to_revision: Annotated[int, Form()]) -> Response:
-    detail = await kb.get_entry(db, entry_id=entry_id)
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
     live = detail.entry.published_revision_id is not None
-    rev = await kb.rollback(db, entry_id=entry_id, to_revision=to_revision, author=_author(request), publish=live)
+    rev = await kb_entries.rollback(db, entry_id=entry_id, to_revision=to_revision, author=_author(request), publish=live)
     message = f"{to_revision}판 내용으로 {rev.number}판을 만들었습니다." + (" 바로 게시했습니다." if live else "")
     return redirect(request, f"/console/kb/entries/{entry_id}", message)
 
@@ -285,9 +288,9 @@ async def kb_rollback(request: Request, db: ConsoleDB, user: PostAdmin, entry_id
 @router.get("/console/kb/entries/{entry_id}/diff")
 async def kb_diff(request: Request, db: ConsoleDB, user: AdminUser, entry_id: str, to: int,
                   from_: Annotated[int | None, Query(alias="from")] = None) -> Response:
-    detail = await kb.get_entry(db, entry_id=entry_id)
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
     base = from_ if from_ is not None else max(1, to - 1)
-    result = await kb.diff(db, entry_id=entry_id, from_revision=base, to_revision=to)
+    result = await kb_entries.diff(db, entry_id=entry_id, from_revision=base, to_revision=to)
     lines = []
     for line in result.diff.splitlines()[2:]:
         if line.startswith("@@"):
@@ -302,7 +305,7 @@ async def kb_diff(request: Request, db: ConsoleDB, user: AdminUser, entry_id: st
 
 @router.get("/console/kb/synonyms")
 async def synonyms(request: Request, db: ConsoleDB, user: AdminUser) -> Response:
-    rows = await kb.list_synonyms(db)
+    rows = await kb_synonyms.list_synonyms(db)
     grouped: dict[str, list] = {}
     for row in rows:
         grouped.setdefault(row.term, []).append(row)
@@ -313,11 +316,11 @@ async def synonyms(request: Request, db: ConsoleDB, user: AdminUser) -> Response
 async def synonym_add(request: Request, db: ConsoleDB, user: PostAdmin,
                       term: Annotated[str, Form(max_length=200)] = "",
                       variant: Annotated[str, Form(max_length=200)] = "") -> Response:
-    row = await kb.add_synonym(db, term=term, variant=variant, author=_author(request))
+    row = await kb_synonyms.add_synonym(db, term=term, variant=variant, author=_author(request))
     return redirect(request, "/console/kb/synonyms", f"'{row.variant}' → '{row.term}' 동의어를 추가했습니다.")
 
 
 @router.post("/console/kb/synonyms/{synonym_id}/delete")
 async def synonym_delete(request: Request, db: ConsoleDB, user: PostAdmin, synonym_id: int) -> Response:
-    await kb.remove_synonym(db, synonym_id=synonym_id, author=_author(request))
+    await kb_synonyms.remove_synonym(db, synonym_id=synonym_id, author=_author(request))
     return redirect(request, "/console/kb/synonyms", "동의어를 삭제했습니다.")

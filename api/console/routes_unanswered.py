@@ -1,5 +1,5 @@
 """Unanswered questions (admins): escalated and 👎 questions grouped by similarity, and staff FAQ candidates.
-This is where the knowledge base learns from the hotline; grouping and edits are api.kb.service's."""
+This is where the knowledge base learns from the hotline; grouping and edits are api.kb.unanswered's and api.kb.entries'."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from api.console import service
 from api.console.web import AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, redirect, render, staff_principal
 from api.errors import Unprocessable
-from api.kb import service as kb
+from api.kb import entries as kb_entries
+from api.kb import unanswered as kb_unanswered
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -35,9 +36,9 @@ def _ids(value: str) -> list[int]:
 async def unanswered(request: Request, db: ConsoleDB, user: AdminUser, days: int = 30) -> Response:
     if days not in PERIODS:
         days = 30
-    groups = await kb.unanswered_report(db, days=days)
+    groups = await kb_unanswered.unanswered_report(db, days=days)
     candidates = await service.list_faq_candidates(db, status="new")
-    entries = await kb.list_entries(db, limit=1000)
+    entries = await kb_entries.list_entries(db, limit=1000)
     return render(request, "unanswered.html", groups=groups, candidates=candidates, entries=entries, days=days,
                   periods=PERIODS)
 
@@ -49,8 +50,8 @@ async def add_paraphrases(request: Request, db: ConsoleDB, user: PostAdmin,
                           publish: Annotated[str, Form(max_length=3)] = "") -> Response:
     if not entry_id:
         raise Unprocessable("질문 표현을 더할 항목을 골라 주세요.")
-    result = await kb.add_paraphrases_from_logs(db, entry_id=entry_id, ask_log_ids=_ids(ask_log_ids),
-                                                author=staff_principal(request).staff, publish=publish == "1")
+    result = await kb_unanswered.add_paraphrases_from_logs(db, entry_id=entry_id, ask_log_ids=_ids(ask_log_ids),
+                                                           author=staff_principal(request).staff, publish=publish == "1")
     message = f"'{entry_id}' 항목에 질문 표현 {len(result.added)}개를 더했습니다 ({result.revision.number}판"
     message += ", 게시함)." if publish == "1" else ", 아직 게시 안 함)."
     if result.skipped:
@@ -61,7 +62,7 @@ async def add_paraphrases(request: Request, db: ConsoleDB, user: PostAdmin,
 @router.post("/console/unanswered/dismiss")
 async def dismiss(request: Request, db: ConsoleDB, user: PostAdmin,
                   ask_log_ids: Annotated[str, Form(max_length=20000)] = "") -> Response:
-    count = await kb.mark_reviewed(db, ask_log_ids=_ids(ask_log_ids))
+    count = await kb_unanswered.mark_reviewed(db, ask_log_ids=_ids(ask_log_ids))
     return redirect(request, "/console/unanswered", f"질문 {count}개를 검토 완료로 표시했습니다.")
 
 
@@ -76,10 +77,10 @@ async def candidate_to_paraphrase(request: Request, db: ConsoleDB, user: PostAdm
     text = " ".join(question.split())
     if not text:
         raise Unprocessable("추가할 질문 표현을 입력해 주세요.")
-    detail = await kb.get_entry(db, entry_id=entry_id)
-    rev = await kb.save_revision(db, entry_id=entry_id, author=staff_principal(request).staff,
-                                 publish=publish == "1", paraphrases=[*detail.latest.paraphrases, text],
-                                 base_revision=detail.latest.number, note=f"직원 FAQ 후보 #{candidate.id}에서 추가")
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
+    rev = await kb_entries.save_revision(db, entry_id=entry_id, author=staff_principal(request).staff,
+                                         publish=publish == "1", paraphrases=[*detail.latest.paraphrases, text],
+                                         base_revision=detail.latest.number, note=f"직원 FAQ 후보 #{candidate.id}에서 추가")
     await service.close_faq_candidate(db, candidate=candidate, status="used", actor_id=user.id, entry_id=entry_id)
     return redirect(request, "/console/unanswered",
                     f"'{entry_id}' 항목에 질문 표현을 더했습니다 ({rev.number}판" + (", 게시함)." if publish == "1" else ")."))

@@ -24,10 +24,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import check_storable, dialect_insert, utcnow, write_sessionmaker
+from api.errors import NotFound
 from api.kb.models import AskLog
 from knowledge.matcher import MatchResult
 
 log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000  # the longest question /ask and the preview take
 
 MAX_BATCH = 200
 SessionScope = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -176,3 +179,13 @@ def get_writer(app: Any) -> AskLogWriter:
     if writer is None:
         writer = app.state.ask_log_writer = AskLogWriter(transaction_scope(app.state.sessionmaker))
     return writer
+
+
+async def set_feedback(session: AsyncSession, *, ask_log_id: int, helpful: bool) -> AskLog:
+    """The owner's 👍 (``helpful``) or 👎 on an answer; the last one counts."""
+    row = await session.get(AskLog, ask_log_id)
+    if row is None:
+        raise NotFound("해당 질문 기록을 찾을 수 없습니다.")
+    row.feedback = "up" if helpful else "down"
+    await session.flush()
+    return row

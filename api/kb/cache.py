@@ -1,9 +1,9 @@
 """One ``Matcher`` per API process, built from the published revisions and the synonyms.
 
-The cache polls a cheap version stamp (``service.kb_stamp``: counts and maxima of ``kb_events``,
+The cache polls a cheap version stamp (``changes.kb_stamp``: counts and maxima of ``kb_events``,
 ``kb_synonyms`` and ``kb_revisions``) at most every ``CHECK_INTERVAL`` seconds, so every process of a
 deployment picks up a change made in any other within a few seconds. A change made in this process
-(``notify_changed``, called by every KB write) makes it poll on each request for the next interval,
+(``changes.notify_changed``, called by every KB write) makes it poll on each request for the next interval,
 so the process that saved an entry serves it as soon as the change is committed.
 
 The rebuild runs off the event loop (``asyncio.to_thread``); while it runs, other requests keep using
@@ -19,21 +19,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.kb.changes import changed_within, kb_stamp
+from api.kb.entries import published_entries
+from api.kb.synonyms import synonyms_map
 from knowledge.heap import freeze_heap
 from knowledge.matcher import Matcher
 
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 3.0
-
-_changed_at = float("-inf")
-
-
-def notify_changed() -> None:
-    """Called by every KB write of this process: caches poll the stamp on each request for a while."""
-    global _changed_at
-    _changed_at = time.monotonic()
-
 
 class MatcherCache:
     def __init__(self, *, check_interval: float = CHECK_INTERVAL) -> None:
@@ -51,20 +45,18 @@ class MatcherCache:
     def _fresh_enough(self, now: float) -> bool:
         if self._matcher is None:
             return False
-        if now - _changed_at < self.check_interval:  # this process changed the KB just now
+        if changed_within(self.check_interval, now=now):  # this process changed the KB just now
             return False
         return now - self._checked_at < self.check_interval
 
     async def get(self, session: AsyncSession) -> Matcher:
         """The current matcher, rebuilt first when the KB changed (read through ``session``)."""
-        from api.kb import service
-
         now = time.monotonic()
         if self._fresh_enough(now):
             return self._matcher  # type: ignore[return-value]
         if self._matcher is not None:
             self._checked_at = now  # requests arriving during this check use the current matcher meanwhile
-        stamp = await service.kb_stamp(session)
+        stamp = await kb_stamp(session)
         self._checked_at = now
         if self._matcher is not None and stamp == self._stamp:
             return self._matcher
@@ -75,8 +67,8 @@ class MatcherCache:
         async with self._lock:
             if self._matcher is not None and stamp == self._stamp:
                 return self._matcher
-            entries = await service.published_entries(session)
-            synonyms = await service.synonyms_map(session)
+            entries = await published_entries(session)
+            synonyms = await synonyms_map(session)
             started = time.perf_counter()
             matcher = await asyncio.to_thread(Matcher, entries, synonyms)
             self._matcher, self._stamp = matcher, stamp

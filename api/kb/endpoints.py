@@ -12,7 +12,11 @@ from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
 from api.errors import Forbidden, Unauthorized, Unprocessable
-from api.kb import asklog, service
+from api.kb import asklog
+from api.kb import entries as kb_entries
+from api.kb import preview as kb_preview
+from api.kb import synonyms as kb_synonyms
+from api.kb import unanswered as kb_unanswered
 from api.kb.cache import get_cache
 from api.kb.ratelimit import SlidingWindowLimiter
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
@@ -69,8 +73,8 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     text = body.text.strip()
     if not text:
         raise Unprocessable("질문 내용을 입력해 주세요.", code="validation_error")
-    if len(text) > service.MAX_QUESTION_CHARS:
-        raise Unprocessable(f"질문이 너무 깁니다. {service.MAX_QUESTION_CHARS}자 이내로 줄여 주세요. (지금 {len(text)}자)",
+    if len(text) > asklog.MAX_QUESTION_CHARS:
+        raise Unprocessable(f"질문이 너무 깁니다. {asklog.MAX_QUESTION_CHARS}자 이내로 줄여 주세요. (지금 {len(text)}자)",
                             code="validation_error")
     key = request.headers.get("idempotency-key") if principal.is_service else None
     if key is not None and not (0 < len(key) <= 100):
@@ -80,7 +84,7 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     # transaction (only reads so far: the caller, the KB stamp) so that it holds no pooled connection, nor on
     # SQLite the write lock, while it waits for the writer.
     await session.commit()
-    today = service.kst_today()
+    today = kb_entries.kst_today()
     result = matcher.cached(text, today=today)
     if result is None:  # analyse off the event loop
         result = await asyncio.get_running_loop().run_in_executor(
@@ -98,7 +102,7 @@ async def feedback(ask_log_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: F
                    _: ServicePrincipal) -> FeedbackOut:
     """The owner's 👍 (``helpful: true``) or 👎 on an answer, relayed by the bot. 👎 answers appear in the
     unanswered-questions report."""
-    row = await service.set_feedback(session, ask_log_id=ask_log_id, helpful=body.helpful)
+    row = await asklog.set_feedback(session, ask_log_id=ask_log_id, helpful=body.helpful)
     return FeedbackOut(ask_log_id=row.id, feedback=row.feedback)
 
 
@@ -106,17 +110,17 @@ async def feedback(ask_log_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: F
 async def public_entry(entry_id: str, session: SessionDep) -> AnswerOut:
     """A published entry that is valid today (404 otherwise), in the shape of ``/ask``'s ``answer``: what the
     bot shows when the owner picks a clarify candidate. Public, like the knowledge itself."""
-    return AnswerOut.of(await service.get_public_entry(session, entry_id=entry_id))
+    return AnswerOut.of(await kb_entries.get_public_entry(session, entry_id=entry_id))
 
 
 # --------------------------------------------------------------------------- admin
 
 
-def _summary_out(s: service.EntrySummary) -> EntrySummaryOut:
+def _summary_out(s: kb_entries.EntrySummary) -> EntrySummaryOut:
     return EntrySummaryOut(**s.__dict__)
 
 
-def _detail_out(d: service.EntryDetail) -> EntryDetailOut:
+def _detail_out(d: kb_entries.EntryDetail) -> EntryDetailOut:
     return EntryDetailOut(summary=_summary_out(d.summary),
                           revisions=[RevisionOut.model_validate(r) for r in d.revisions],
                           events=[EventOut.model_validate(e) for e in d.events])
@@ -130,23 +134,23 @@ async def list_entries(session: SessionDep, _: AdminPrincipal,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                        offset: Annotated[int, Query(ge=0)] = 0) -> list[EntrySummaryOut]:
     """Entries with their latest revision; ``q`` searches the text (spacing-insensitive)."""
-    rows = await service.list_entries(session, q=q, topic=topic, status=status, limit=limit, offset=offset)
+    rows = await kb_entries.list_entries(session, q=q, topic=topic, status=status, limit=limit, offset=offset)
     return [_summary_out(s) for s in rows]
 
 
 @admin.post("/entries", response_model=EntryDetailOut, status_code=201)
 async def create_entry(body: EntryCreateIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
-    await service.create_entry(session, entry_id=body.id, topic=body.topic, title=body.title,
-                               paraphrases=body.paraphrases, keywords=body.keywords, answer=body.answer,
-                               source_title=body.source_title, source_url=body.source_url, year=body.year,
-                               valid_from=body.valid_from, valid_to=body.valid_to, author=principal.staff,
-                               publish=body.publish, note=body.note)
-    return _detail_out(await service.get_entry(session, entry_id=body.id))
+    await kb_entries.create_entry(session, entry_id=body.id, topic=body.topic, title=body.title,
+                                  paraphrases=body.paraphrases, keywords=body.keywords, answer=body.answer,
+                                  source_title=body.source_title, source_url=body.source_url, year=body.year,
+                                  valid_from=body.valid_from, valid_to=body.valid_to, author=principal.staff,
+                                  publish=body.publish, note=body.note)
+    return _detail_out(await kb_entries.get_entry(session, entry_id=body.id))
 
 
 @admin.get("/entries/{entry_id}", response_model=EntryDetailOut)
 async def get_entry(entry_id: str, session: SessionDep, _: AdminPrincipal) -> EntryDetailOut:
-    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
 
 
 @admin.post("/entries/{entry_id}/revisions", response_model=EntryDetailOut)
@@ -155,37 +159,37 @@ async def save_revision(entry_id: str, body: RevisionIn, session: SessionDep,
     """Save an edit as a new revision (``publish`` to serve it now; ``base_revision`` guards against
     overwriting someone else's newer save)."""
     fields = body.model_dump(exclude={"publish", "note", "base_revision", "topic"})
-    await service.save_revision(session, entry_id=entry_id, author=principal.staff, publish=body.publish,
-                                note=body.note, base_revision=body.base_revision,
-                                topic=body.topic if body.topic else service.KEEP, **fields)
-    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+    await kb_entries.save_revision(session, entry_id=entry_id, author=principal.staff, publish=body.publish,
+                                   note=body.note, base_revision=body.base_revision,
+                                   topic=body.topic if body.topic else kb_entries.KEEP, **fields)
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
 
 
 @admin.post("/entries/{entry_id}/publish", response_model=EntryDetailOut)
 async def publish(entry_id: str, body: PublishIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
-    await service.publish(session, entry_id=entry_id, revision=body.revision, author=principal.staff)
-    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+    await kb_entries.publish(session, entry_id=entry_id, revision=body.revision, author=principal.staff)
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
 
 
 @admin.post("/entries/{entry_id}/unpublish", response_model=EntryDetailOut)
 async def unpublish(entry_id: str, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
-    await service.unpublish(session, entry_id=entry_id, author=principal.staff)
-    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+    await kb_entries.unpublish(session, entry_id=entry_id, author=principal.staff)
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
 
 
 @admin.post("/entries/{entry_id}/rollback", response_model=EntryDetailOut)
 async def rollback(entry_id: str, body: RollbackIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
     """A new revision copying an old one (and published, unless ``publish`` is false)."""
-    await service.rollback(session, entry_id=entry_id, to_revision=body.to_revision, author=principal.staff,
-                           publish=body.publish, note=body.note)
-    return _detail_out(await service.get_entry(session, entry_id=entry_id))
+    await kb_entries.rollback(session, entry_id=entry_id, to_revision=body.to_revision, author=principal.staff,
+                              publish=body.publish, note=body.note)
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
 
 
 @admin.get("/entries/{entry_id}/diff", response_model=DiffOut)
 async def diff(entry_id: str, session: SessionDep, _: AdminPrincipal,
                from_revision: Annotated[int, Query(alias="from")],
                to_revision: Annotated[int, Query(alias="to")]) -> DiffOut:
-    d = await service.diff(session, entry_id=entry_id, from_revision=from_revision, to_revision=to_revision)
+    d = await kb_entries.diff(session, entry_id=entry_id, from_revision=from_revision, to_revision=to_revision)
     return DiffOut(**d.__dict__)
 
 
@@ -193,7 +197,7 @@ async def diff(entry_id: str, session: SessionDep, _: AdminPrincipal,
 async def preview(body: PreviewIn, session: SessionDep, _: AdminPrincipal) -> PreviewOut:
     """What a question would match against the published KB with ``draft`` applied (nothing is saved)."""
     draft = body.draft.model_dump(exclude_none=True) if body.draft else None
-    p = await service.preview(session, text=body.text, draft=draft)
+    p = await kb_preview.preview(session, text=body.text, draft=draft)
     r = p.result
     return PreviewOut(outcome=r.outcome, kind=r.kind, entry_id=r.entry.id if r.entry else None,
                       topic=r.entry.topic if r.entry else None, title=r.entry.title if r.entry else None,
@@ -204,26 +208,26 @@ async def preview(body: PreviewIn, session: SessionDep, _: AdminPrincipal) -> Pr
 
 @admin.get("/synonyms", response_model=list[SynonymOut])
 async def list_synonyms(session: SessionDep, _: AdminPrincipal) -> list[SynonymOut]:
-    return [SynonymOut.model_validate(s) for s in await service.list_synonyms(session)]
+    return [SynonymOut.model_validate(s) for s in await kb_synonyms.list_synonyms(session)]
 
 
 @admin.post("/synonyms", response_model=SynonymOut, status_code=201)
 async def add_synonym(body: SynonymIn, session: SessionDep, principal: AdminPrincipal) -> SynonymOut:
     return SynonymOut.model_validate(
-        await service.add_synonym(session, term=body.term, variant=body.variant, author=principal.staff))
+        await kb_synonyms.add_synonym(session, term=body.term, variant=body.variant, author=principal.staff))
 
 
 @admin.delete("/synonyms/{synonym_id}", status_code=204)
 async def remove_synonym(synonym_id: Annotated[int, Path(ge=1, le=2**63 - 1)], session: SessionDep,
                          principal: AdminPrincipal) -> None:
-    await service.remove_synonym(session, synonym_id=synonym_id, author=principal.staff)
+    await kb_synonyms.remove_synonym(session, synonym_id=synonym_id, author=principal.staff)
 
 
 @admin.get("/unanswered", response_model=list[UnansweredGroupOut])
 async def unanswered(session: SessionDep, _: AdminPrincipal, days: Annotated[int, Query(ge=1, le=365)] = 30,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[UnansweredGroupOut]:
     """Escalated questions and 👎 answers of the last ``days`` days, grouped by similarity, biggest first."""
-    groups = await service.unanswered_report(session, days=days, limit=limit)
+    groups = await kb_unanswered.unanswered_report(session, days=days, limit=limit)
     return [UnansweredGroupOut(**{**g.__dict__, "actions": [GroupActionOut(**a) for a in g.actions]})
             for g in groups]
 
@@ -231,8 +235,8 @@ async def unanswered(session: SessionDep, _: AdminPrincipal, days: Annotated[int
 @admin.post("/unanswered/add-paraphrases", response_model=AddParaphrasesOut)
 async def add_paraphrases(body: AddParaphrasesIn, session: SessionDep, principal: AdminPrincipal) -> AddParaphrasesOut:
     """The report's "add as paraphrases of entry X" action (a new revision; the questions leave the report)."""
-    r = await service.add_paraphrases_from_logs(session, entry_id=body.entry_id, ask_log_ids=body.ask_log_ids,
-                                                author=principal.staff, publish=body.publish)
+    r = await kb_unanswered.add_paraphrases_from_logs(session, entry_id=body.entry_id, ask_log_ids=body.ask_log_ids,
+                                                      author=principal.staff, publish=body.publish)
     return AddParaphrasesOut(entry_id=r.entry_id, revision=r.revision.number, added=r.added, skipped=r.skipped)
 
 
@@ -240,14 +244,14 @@ async def add_paraphrases(body: AddParaphrasesIn, session: SessionDep, principal
 async def draft(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> DraftOut:
     """The report's "start a new entry from these" action: a prefilled entry to complete and create (nothing
     is saved; dismiss the questions afterwards)."""
-    d = await service.draft_from_logs(session, ask_log_ids=body.ask_log_ids)
+    d = await kb_unanswered.draft_from_logs(session, ask_log_ids=body.ask_log_ids)
     return DraftOut(**d.__dict__)
 
 
 @admin.post("/unanswered/dismiss", status_code=204)
 async def dismiss(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> None:
     """Take questions out of the report (reviewed)."""
-    await service.mark_reviewed(session, ask_log_ids=body.ask_log_ids)
+    await kb_unanswered.mark_reviewed(session, ask_log_ids=body.ask_log_ids)
 
 
 router = APIRouter()

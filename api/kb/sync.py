@@ -33,7 +33,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.kb import service
+from api.kb import changes as kb_changes
+from api.kb import entries as kb_entries
+from api.kb import synonyms as kb_synonyms
 from api.kb.models import KbEntry, KbRevision, KbSynonym
 from knowledge.loader import (DEFAULT_ENTRIES_DIR, DEFAULT_SYNONYMS_FILE, Entry, KnowledgeError, Problem, check,
                               dump_entries, load_entries, load_synonyms)
@@ -115,13 +117,13 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
     for file_entry in entries:
         entry = existing.get(file_entry.id)
         if entry is None:
-            await service.create_entry_as_is(session, content=file_entry, author=None, publish=False,
-                                             author_label=service.IMPORT_LABEL)
+            await kb_entries.create_entry_as_is(session, content=file_entry, author=None, publish=False,
+                                                author_label=kb_changes.IMPORT_LABEL)
             report.added.append(file_entry.id)
             continue
         revs = revisions[file_entry.id]
         latest = revs[-1]
-        if service.revision_entry(entry.id, entry.topic, latest) == file_entry:
+        if kb_entries.revision_entry(entry.id, entry.topic, latest) == file_entry:
             if force and entry.published_revision_id != latest.id:
                 report.updated.append(file_entry.id)  # --force: the file's content is what is served
             else:
@@ -132,7 +134,7 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
         if console_since and not force:
             newest = console_since[-1]
             who = newest.author_label or "console"
-            if last_import is not None and service.revision_entry(entry.id, entry.topic, last_import) == \
+            if last_import is not None and kb_entries.revision_entry(entry.id, entry.topic, last_import) == \
                     _with_topic(file_entry, entry.topic):
                 report.kept.append(file_entry.id)
                 continue
@@ -142,10 +144,10 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
                 "skipped -- export the console's version (`hotline kb export`) and merge, or import with --force")
             continue
         unpublished = entry.published_revision_id is None
-        detail = service.EntryDetail(service._summary(entry, latest, None, service.kst_today()), entry, revs, [])
-        await service.save_revision_as_is(session, detail=detail, content=file_entry, author=None, publish=False,
-                                          author_label=service.IMPORT_LABEL,
-                                          note="--force: over console edits" if console_since else "")
+        detail = kb_entries.EntryDetail(kb_entries.entry_summary(entry, latest, None, kb_entries.kst_today()), entry, revs, [])
+        await kb_entries.save_revision_as_is(session, detail=detail, content=file_entry, author=None, publish=False,
+                                             author_label=kb_changes.IMPORT_LABEL,
+                                             note="--force: over console edits" if console_since else "")
         report.updated.append(file_entry.id)
         if unpublished and not force:
             report.left_unpublished.append(file_entry.id)
@@ -160,7 +162,7 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
             entry = await session.get(KbEntry, entry_id)
             latest = (await session.execute(select(KbRevision).where(KbRevision.entry_id == entry_id)
                                             .order_by(KbRevision.number.desc()).limit(1))).scalar_one()
-            await service.set_published(session, entry=entry, rev=latest, author=None, label=service.IMPORT_LABEL)
+            await kb_entries.set_published(session, entry=entry, rev=latest, author=None, label=kb_changes.IMPORT_LABEL)
     report.db_only = sorted(set(existing) - set(ids))
     if report.db_only:
         report.warnings += await _clashes_with_console_entries(session, entries, set(report.db_only))
@@ -182,7 +184,7 @@ async def _clashes_with_console_entries(session: AsyncSession, entries: list[Ent
     from knowledge.normalize import compact
 
     theirs: dict[str, str] = {}
-    for e in await service.published_entries(session):
+    for e in await kb_entries.published_entries(session):
         if e.id in db_only:
             for q in (e.title, *e.paraphrases):
                 theirs.setdefault(compact(q), e.id)
@@ -196,7 +198,7 @@ async def _clashes_with_console_entries(session: AsyncSession, entries: list[Ent
 
 
 def _is_import(rev: KbRevision) -> bool:
-    return rev.author_id is None and rev.author_label == service.IMPORT_LABEL
+    return rev.author_id is None and rev.author_label == kb_changes.IMPORT_LABEL
 
 
 def _with_topic(e: Entry, topic: str) -> Entry:
@@ -212,7 +214,7 @@ async def _sync_synonyms(session: AsyncSession, wanted: dict[str, list[str]], re
     wanted_set = set(pairs)
     for row in rows:
         if row.created_by is None and (row.term, row.variant) not in wanted_set:
-            service.record_event(session, action="synonym_removed", label=service.IMPORT_LABEL,
+            kb_changes.record_event(session, action="synonym_removed", label=kb_changes.IMPORT_LABEL,
                            detail={"id": row.id, "term": row.term, "variant": row.variant})
             await session.delete(row)
             report.synonyms_removed += 1
@@ -223,7 +225,7 @@ async def _sync_synonyms(session: AsyncSession, wanted: dict[str, list[str]], re
         row = KbSynonym(term=term, variant=variant, created_by=None)
         session.add(row)
         await session.flush()
-        service.record_event(session, action="synonym_added", label=service.IMPORT_LABEL,
+        kb_changes.record_event(session, action="synonym_added", label=kb_changes.IMPORT_LABEL,
                        detail={"id": row.id, "term": term, "variant": variant})
         report.synonyms_added += 1
     await session.flush()
@@ -282,7 +284,7 @@ async def export_entries(session: AsyncSession, *, entries_dir: str | os.PathLik
     if synonyms_file is not None:
         path = Path(synonyms_file)
         report.synonyms_file = path
-        current = await service.synonyms_map(session)
+        current = await kb_synonyms.synonyms_map(session)
         try:
             old = load_synonyms(path) if path.exists() else None
         except KnowledgeError:
@@ -310,4 +312,4 @@ async def _published_in_file_order(session: AsyncSession) -> list[Entry]:
         .join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
         .join(first, first.c.entry_id == KbEntry.id)
         .order_by(first.c.first_id))
-    return [service.revision_entry(eid, topic, rev) for eid, topic, rev in rows.all()]
+    return [kb_entries.revision_entry(eid, topic, rev) for eid, topic, rev in rows.all()]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.kb import service as kb
+from api.kb import entries as kb_entries
 from api.kb.models import AskLog
 from api.staff.models import Staff
 from api.tickets import service as tickets
@@ -120,7 +120,7 @@ async def load_ticket(db: AsyncSession, ref: TicketRef) -> Ticket:
 
 async def make_entry(db: AsyncSession, entry_id: str = "ratio-government", *, publish: bool = True,
                      author: Staff | None = None):
-    entry, rev = await kb.create_entry(
+    entry, rev = await kb_entries.create_entry(
         db, entry_id=entry_id, topic="support-ratio", title="정부지원 비율은 얼마인가요?",
         paraphrases=["정부에서 몇 프로 지원해 줘요", "국비 비율 얼마임", "정부 지원금 비율 알려주세요", "보조금 비율이 어떻게 돼요"],
         keywords=["지원비율", "국비"],

@@ -20,7 +20,7 @@ from api.console.models import CannedResponse
 from api.console.web import ConsoleRoute
 from api.db import make_engine, make_sessionmaker
 from api.errors import ErrorReply, _error_pages, error_response, register_error_page
-from api.kb import service as kb
+from api.kb import entries as kb_entries
 from api.kb.models import KbEntry, KbRevision, KbSynonym
 from api.staff.models import Staff
 from tests.conftest import SECRET_KEY, make_settings
@@ -80,7 +80,7 @@ async def test_a_nul_in_a_canned_response_is_a_422_page_and_nothing_is_stored(ad
 async def test_a_nul_in_the_kb_editor_comes_back_in_the_form_and_changes_nothing(admin_client, db):
     await make_entry(db)
     entry = "/console/kb/entries/ratio-government"
-    detail = await kb.get_entry(db, entry_id="ratio-government")
+    detail = await kb_entries.get_entry(db, entry_id="ratio-government")
     rev = detail.latest
     form = {"topic": detail.entry.topic, "title": rev.title, "paraphrases": "\n".join(rev.paraphrases),
             "keywords": ", ".join(rev.keywords), "answer": "새 답변\x00초안", "source_title": rev.source_title,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.console.models import FaqCandidate
-from api.kb import service as kb
+from api.kb import entries as kb_entries
+from api.kb import synonyms as kb_synonyms
 from api.kb.models import AskLog, KbEntry, KbRevision
 from api.tickets.models import TicketMessage
 from tests.console.conftest import SOURCE, make_entry, make_ticket, post_form, text_of
@@ -46,7 +47,7 @@ async def test_list_and_search(admin_client, db):
 async def test_edit_preview_publish_history_diff_and_rollback(admin_client, db, admin):
     admin_name = admin.display_name
     await make_entry(db)
-    detail = await kb.get_entry(db, entry_id="ratio-government")
+    detail = await kb_entries.get_entry(db, entry_id="ratio-government")
     form = form_of(detail)
 
     # Save a draft (not published): a new revision with the author; the live answer is unchanged.
@@ -99,7 +100,7 @@ async def test_edit_preview_publish_history_diff_and_rollback(admin_client, db, 
 
 async def test_a_failed_save_keeps_the_typed_text_and_changes_nothing(admin_client, db):
     await make_entry(db)
-    detail = await kb.get_entry(db, entry_id="ratio-government")
+    detail = await kb_entries.get_entry(db, entry_id="ratio-government")
     form = form_of(detail)
     response = await post_form(admin_client, ENTRY, ENTRY, {**form, "answer": "새 답변 초안", "source_url": "not a url",
                                                             "publish": "1"})
@@ -107,7 +108,7 @@ async def test_a_failed_save_keeps_the_typed_text_and_changes_nothing(admin_clie
     html = text_of(response)
     assert "출처 링크는 http:// 또는 https://로 시작하는 주소여야 합니다" in html and "새 답변 초안" in html
     # Someone else saved meanwhile: the stale editor gets a conflict, not a silent overwrite.
-    await kb.save_revision(db, entry_id="ratio-government", author=None, publish=False, answer="다른 사람 수정")
+    await kb_entries.save_revision(db, entry_id="ratio-government", author=None, publish=False, answer="다른 사람 수정")
     await db.commit()
     response = await post_form(admin_client, ENTRY, ENTRY, {**form, "answer": "내 수정"})
     assert response.status_code == 409 and "다른 사람이 먼저 이 항목을 수정했습니다" in text_of(response)
@@ -138,9 +139,9 @@ async def test_synonyms(admin_client, db):
     response = await post_form(admin_client, "/console/kb/synonyms", "/console/kb/synonyms",
                                {"term": "스마트공장", "variant": "스마트팩토리"}, follow_redirects=True)
     assert "이미" in text_of(response)
-    row = (await kb.list_synonyms(db))[0]
+    row = (await kb_synonyms.list_synonyms(db))[0]
     await post_form(admin_client, "/console/kb/synonyms", f"/console/kb/synonyms/{row.id}/delete")
-    assert await kb.list_synonyms(db) == []
+    assert await kb_synonyms.list_synonyms(db) == []
 
 
 async def _escalated(db, text: str, candidates: list[dict]) -> int:

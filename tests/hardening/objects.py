@@ -15,7 +15,8 @@ from api.app import create_app
 from api.auth.security import hash_password
 from api.centers.models import Center
 from api.db import utcnow
-from api.kb import service as kb
+from api.kb import entries as kb_entries
+from api.kb import synonyms as kb_synonyms
 from api.kb.models import AskLog
 from api.staff.models import Staff
 from api.tickets import service as tickets
@@ -90,13 +91,13 @@ async def new_ticket(db: AsyncSession, *, centre: str, admin: Staff, resolved: b
 async def new_entry(db: AsyncSession, *, publish: bool = False, revisions: int = 1) -> str:
     n = fresh()
     entry_id = f"authz-entry-{n}"
-    await kb.create_entry(db, entry_id=entry_id, topic="support-ratio", title=f"권한 시험 질문 {n}번",
-                          paraphrases=[f"권한 시험 다른 표현 {n}번"], answer=f"권한 시험 답변 {n}번입니다.",
-                          source_title=SOURCE[0], source_url=SOURCE[1], year=2025, valid_from=date(2019, 1, 1),
-                          author=None, publish=publish)
+    await kb_entries.create_entry(db, entry_id=entry_id, topic="support-ratio", title=f"권한 시험 질문 {n}번",
+                                  paraphrases=[f"권한 시험 다른 표현 {n}번"], answer=f"권한 시험 답변 {n}번입니다.",
+                                  source_title=SOURCE[0], source_url=SOURCE[1], year=2025, valid_from=date(2019, 1, 1),
+                                  author=None, publish=publish)
     for i in range(2, revisions + 1):
-        await kb.save_revision(db, entry_id=entry_id, author=None, publish=publish,
-                               title=f"권한 시험 질문 {n}번 ({i}판)", answer=f"권한 시험 답변 {n}번 {i}판입니다.")
+        await kb_entries.save_revision(db, entry_id=entry_id, author=None, publish=publish,
+                                       title=f"권한 시험 질문 {n}번 ({i}판)", answer=f"권한 시험 답변 {n}번 {i}판입니다.")
     return entry_id
 
 
@@ -110,5 +111,5 @@ async def new_ask_log(db: AsyncSession, *, outcome: str = "escalate") -> int:
 
 
 async def new_synonym(db: AsyncSession) -> int:
-    row = await kb.add_synonym(db, term="스마트공장", variant=f"권한시험변형{fresh()}", author=None)
+    row = await kb_synonyms.add_synonym(db, term="스마트공장", variant=f"권한시험변형{fresh()}", author=None)
     return row.id

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from api.db import utcnow
-from api.kb import service
+from api.kb import unanswered as kb_unanswered
 from api.kb.models import AskLog
 from tests.kb.helpers import SOURCE
 
@@ -170,5 +170,5 @@ async def test_unanswered_report_groups_similar_questions(client, db, imported, 
 async def test_paraphrases_already_elsewhere_are_skipped(db, imported, admin):
     staff, _ = admin
     log_id = await _log(db, "국비 비율 얼마임")  # a question of ratio-government already
-    result = await service.add_paraphrases_from_logs(db, entry_id="share-company", ask_log_ids=[log_id], author=staff)
+    result = await kb_unanswered.add_paraphrases_from_logs(db, entry_id="share-company", ask_log_ids=[log_id], author=staff)
     assert result.added == [] and result.skipped == ["국비 비율 얼마임"] and result.revision.number == 1

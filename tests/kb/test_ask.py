@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api.kb.cache import MatcherCache
 from api.kb.models import AskLog
 from api.kb.ratelimit import SlidingWindowLimiter
-from api.kb import service
+from api.kb import entries as kb_entries
 
 
 async def ask(client, text, headers=None, **extra):
@@ -163,7 +163,7 @@ async def test_public_entry_for_a_clarify_choice(client, imported, admin, db):
     assert r.status_code == 200
     assert r.json()["entry_id"] == "share-company" and r.json()["title"] == "기업 자부담은 얼마인가요?"
     staff, _ = admin
-    await service.unpublish(db, entry_id="share-company", author=staff)
+    await kb_entries.unpublish(db, entry_id="share-company", author=staff)
     assert (await client.get("/api/v1/kb/entries/share-company")).status_code == 404
     assert (await client.get("/api/v1/kb/entries/nope")).status_code == 404
 

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from api.kb import service
+from api.kb import entries as kb_entries
+from api.kb import synonyms as kb_synonyms
 from api.kb.models import KbEntry, KbEvent, KbRevision, KbSynonym
 from api.kb.sync import ImportRefused, export_entries, import_knowledge
 from knowledge.loader import DEFAULT_ENTRIES_DIR, load_entries, load_synonyms
@@ -25,7 +26,7 @@ async def test_import_adds_publishes_and_is_idempotent(db, kb_dir):
     assert (len(first.added), len(first.updated), len(first.unchanged)) == (4, 0, 0)
     assert first.lines()[0] == "knowledge: 4 added, 0 updated, 0 unchanged"
     assert (first.synonyms_added, first.synonyms_removed) == (5, 0)
-    published = {e.id: e for e in await service.published_entries(db)}
+    published = {e.id: e for e in await kb_entries.published_entries(db)}
     assert published == {e.id: e for e in sample_entries()}  # stored verbatim
     rev = (await revisions_of(db, "ratio-government"))[0]
     assert (rev.number, rev.author_label, rev.author_id) == (1, "import", None)
@@ -34,7 +35,7 @@ async def test_import_adds_publishes_and_is_idempotent(db, kb_dir):
     assert (len(second.added), len(second.updated), len(second.unchanged)) == (0, 0, 4)
     assert (second.synonyms_added, second.synonyms_removed) == (0, 0)
     assert len(await revisions_of(db, "ratio-government")) == 1
-    assert await service.synonyms_map(db) == SYNONYMS
+    assert await kb_synonyms.synonyms_map(db) == SYNONYMS
 
 
 async def test_import_reports_changed_and_new_entries(db, tmp_path, kb_dir):
@@ -59,8 +60,8 @@ async def test_import_reports_changed_and_new_entries(db, tmp_path, kb_dir):
 async def test_console_edits_are_not_overwritten_without_force(db, tmp_path, kb_dir, admin):
     staff, _ = admin
     await import_knowledge(db, entries_dir=kb_dir)
-    await service.save_revision(db, entry_id="share-company", author=staff, publish=True,
-                                answer="콘솔에서 고친 답변입니다. 2025년 공고를 확인해 주세요.")
+    await kb_entries.save_revision(db, entry_id="share-company", author=staff, publish=True,
+                                   answer="콘솔에서 고친 답변입니다. 2025년 공고를 확인해 주세요.")
 
     # The file did not change since the import: the console's newer edit is kept, silently.
     report = await import_knowledge(db, entries_dir=kb_dir)
@@ -75,7 +76,7 @@ async def test_console_edits_are_not_overwritten_without_force(db, tmp_path, kb_
     assert report.skipped == ["share-company"]
     assert "skipped (changed in the console too)" in report.lines()[0]
     assert any("share-company" in w and "revision 2" in w and "--force" in w for w in report.warnings)
-    published = {e.id: e for e in await service.published_entries(db)}
+    published = {e.id: e for e in await kb_entries.published_entries(db)}
     assert published["share-company"].answer.startswith("콘솔에서")
 
     # --force: the file wins as a new revision on top; the console revision stays in the history.
@@ -83,13 +84,13 @@ async def test_console_edits_are_not_overwritten_without_force(db, tmp_path, kb_
     assert report.updated == ["share-company"]
     revs = await revisions_of(db, "share-company")
     assert [(r.number, r.author_label) for r in revs] == [(1, "import"), (2, staff.username), (3, "import")]
-    assert {e.id: e for e in await service.published_entries(db)}["share-company"].answer == "파일에서 고친 답변입니다."
+    assert {e.id: e for e in await kb_entries.published_entries(db)}["share-company"].answer == "파일에서 고친 답변입니다."
 
 
 async def test_unpublished_entry_is_not_republished_by_import(db, tmp_path, kb_dir, admin):
     staff, _ = admin
     await import_knowledge(db, entries_dir=kb_dir)
-    await service.unpublish(db, entry_id="apply-online", author=staff)
+    await kb_entries.unpublish(db, entry_id="apply-online", author=staff)
     assert (await import_knowledge(db, entries_dir=kb_dir)).unchanged.count("apply-online") == 1
 
     entries = sample_entries()
@@ -107,7 +108,7 @@ async def test_unpublished_entry_is_not_republished_by_import(db, tmp_path, kb_d
 async def test_synonym_import_keeps_admin_synonyms(db, tmp_path, kb_dir, admin):
     staff, _ = admin
     await import_knowledge(db, entries_dir=kb_dir)
-    await service.add_synonym(db, term="스마트공장", variant="스마트공장사업", author=staff)
+    await kb_synonyms.add_synonym(db, term="스마트공장", variant="스마트공장사업", author=staff)
     write_kb(tmp_path / "kb", synonyms={"스마트공장": ["스공"], "자부담": ["자부담금", "기업부담금"]})
     report = await import_knowledge(db, entries_dir=kb_dir)
     assert (report.synonyms_added, report.synonyms_removed) == (0, 2)  # 스마트팩토리, 나랏돈 left the file
@@ -139,8 +140,8 @@ async def test_export_round_trip(db, tmp_path, kb_dir, admin):
     assert again.written == [] and len(again.unchanged) == 4 and not again.synonyms_written
 
     # A console edit goes out to its topic file only; importing the export back changes nothing.
-    await service.save_revision(db, entry_id="ratio-government", author=staff, publish=True,
-                                paraphrases=[*sample_entries()[0].paraphrases, "국비 얼마까지 줘요"])
+    await kb_entries.save_revision(db, entry_id="ratio-government", author=staff, publish=True,
+                                   paraphrases=[*sample_entries()[0].paraphrases, "국비 얼마까지 줘요"])
     third = await export_entries(db, entries_dir=out, synonyms_file=out.parent / "synonyms.yaml")
     assert [p.name for p in third.written] == ["support-ratio.yaml"]
     assert "국비 얼마까지 줘요" in {e.id: e for e in load_entries(out)}["ratio-government"].paraphrases
@@ -151,7 +152,7 @@ async def test_export_round_trip(db, tmp_path, kb_dir, admin):
 async def test_unpublished_entries_are_not_exported(db, tmp_path, kb_dir, admin):
     staff, _ = admin
     await import_knowledge(db, entries_dir=kb_dir)
-    await service.unpublish(db, entry_id="share-company", author=staff)
+    await kb_entries.unpublish(db, entry_id="share-company", author=staff)
     out = tmp_path / "out"
     report = await export_entries(db, entries_dir=out)
     assert report.entries == 3
@@ -232,4 +233,4 @@ async def test_the_repository_knowledge_base_imports_idempotently(db):
     again = await import_knowledge(db, entries_dir=DEFAULT_ENTRIES_DIR)
     assert len(again.unchanged) == n and not again.added and not again.updated
     expired = {e.id for e in load_entries(DEFAULT_ENTRIES_DIR) if e.valid_to and e.valid_to < dt.date.today()}
-    assert {e.id for e in await service.published_entries(db)} >= {e.id for e in load_entries(DEFAULT_ENTRIES_DIR)} - expired
+    assert {e.id for e in await kb_entries.published_entries(db)} >= {e.id for e in load_entries(DEFAULT_ENTRIES_DIR)} - expired

@@ -1,46 +1,41 @@
-"""The knowledge base in the database: entries and their immutable revisions, publication, synonyms,
-previews, feedback on logged questions and the unanswered-questions report (the ask log itself is written by
-``api.kb.asklog``).
+"""Knowledge-base entries in the database: their immutable revisions, validation, publication, rollback
+and diffs.
 
 An entry's content lives only in ``kb_revisions`` (never updated or deleted); ``kb_entries.
-published_revision_id`` points at what is served. Every change writes a ``kb_events`` row (who did what,
-when), which is also the version stamp the matcher cache of each process polls (``api.kb.cache``).
+published_revision_id`` points at what is served. Every change writes a ``kb_events`` row (``api.kb.changes``),
+whose stamp the matcher cache of each process polls (``api.kb.cache``).
 
 Revision *numbers* (1, 2, 3 ... per entry) are what people and these functions use to name a revision.
 
 All functions are keyword-only and async, take an ``AsyncSession`` and only flush; the caller commits.
-Errors are ``api.errors`` types with Korean details.
+Errors are ``api.errors`` types with Korean details. Synonyms, previews and the unanswered-questions report
+have modules of their own (``api.kb.synonyms``, ``api.kb.preview``, ``api.kb.unanswered``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import difflib
 import re
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import utcnow
 from api.errors import Conflict, NotFound, Unprocessable
-from api.kb.models import AskLog, KbEntry, KbEvent, KbRevision, KbSynonym
+from api.kb.changes import actor, flush, record_event
+from api.kb.models import KbEntry, KbEvent, KbRevision
 from api.staff.models import Staff
-from knowledge.loader import MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, load_topics, valid_url
-from knowledge.matcher import Matcher, MatchResult
-from knowledge.normalize import clean, compact
+from knowledge.loader import (MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, default_topics_file,
+                              load_topics, valid_url)
+from knowledge.normalize import compact
 
 KST = ZoneInfo("Asia/Seoul")
-IMPORT_LABEL = "import"
 CONTENT_FIELDS = ("title", "paraphrases", "keywords", "answer", "source_title", "source_url", "year",
                   "valid_from", "valid_to")
-MAX_QUESTION_CHARS = 2000
 MAX_PARAPHRASE_CHARS = 300
 MAX_PARAPHRASES = 300
 MAX_KEYWORD_CHARS = 60
@@ -79,12 +74,6 @@ def _revision_values(e: Entry) -> dict[str, Any]:
             "valid_from": e.valid_from, "valid_to": e.valid_to}
 
 
-def _actor(author: Staff | None, label: str | None = None) -> tuple[int | None, str]:
-    if author is None:
-        return None, label or IMPORT_LABEL
-    return author.id, label or author.display_name or author.username
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -94,8 +83,6 @@ _topics_cache: tuple[float, dict[str, str]] | None = None
 def known_topics() -> dict[str, str] | None:
     """``{slug: title}`` from the topics file, or ``None`` when it cannot be read (then slugs are not checked)."""
     global _topics_cache
-    from knowledge.loader import default_topics_file
-
     path = default_topics_file()
     try:
         mtime = path.stat().st_mtime
@@ -183,6 +170,7 @@ async def _ensure_no_duplicate_questions(session: AsyncSession, e: Entry) -> Non
                                "한 질문은 한 항목에만 둘 수 있습니다.", code="duplicate_question")
 
 
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -195,28 +183,6 @@ async def published_entries(session: AsyncSession) -> list[Entry]:
     return [revision_entry(eid, topic, rev) for eid, topic, rev in rows.all()]
 
 
-async def synonyms_map(session: AsyncSession) -> dict[str, list[str]]:
-    """``{term: [variants]}`` of every synonym row (file-imported and admin-added), oldest first."""
-    out: dict[str, list[str]] = {}
-    for term, variant in (await session.execute(
-            select(KbSynonym.term, KbSynonym.variant).order_by(KbSynonym.id))).all():
-        out.setdefault(term, []).append(variant)
-    return out
-
-
-async def kb_stamp(session: AsyncSession) -> tuple:
-    """A cheap value that changes with every committed KB change (see ``api.kb.cache``).
-
-    ``count(kb_events)`` catches events committed out of id order; the synonym and revision figures
-    also catch rows written without an event."""
-    row = (await session.execute(select(
-        select(func.count()).select_from(KbEvent).scalar_subquery(),
-        select(func.max(KbEvent.id)).scalar_subquery(),
-        select(func.count()).select_from(KbSynonym).scalar_subquery(),
-        select(func.max(KbSynonym.id)).scalar_subquery(),
-        select(func.max(KbRevision.id)).scalar_subquery(),
-    ))).one()
-    return tuple(row)
 
 
 @dataclass(frozen=True)
@@ -249,7 +215,7 @@ class EntryDetail:
         return self.revisions[-1]
 
 
-def _summary(entry: KbEntry, latest: KbRevision, published_number: int | None, today: dt.date) -> EntrySummary:
+def entry_summary(entry: KbEntry, latest: KbRevision, published_number: int | None, today: dt.date) -> EntrySummary:
     return EntrySummary(
         id=entry.id, topic=entry.topic, title=latest.title,
         status="published" if entry.published_revision_id is not None else "unpublished",
@@ -290,7 +256,7 @@ async def list_entries(session: AsyncSession, *, q: str | None = None, topic: st
             hay = compact(" ".join((entry.id, latest.title, *latest.paraphrases, *latest.keywords, latest.answer)))
             if needle not in hay:
                 continue
-        s = _summary(entry, latest, numbers.get(entry.published_revision_id), today)
+        s = entry_summary(entry, latest, numbers.get(entry.published_revision_id), today)
         if status == "changed" and not s.has_unpublished_changes:
             continue
         if status == "expired" and not s.expired:
@@ -312,7 +278,7 @@ async def get_entry(session: AsyncSession, *, entry_id: str, for_update: bool = 
     events = list((await session.execute(
         select(KbEvent).where(KbEvent.entry_id == entry_id).order_by(KbEvent.id))).scalars())
     published = next((r.number for r in revisions if r.id == entry.published_revision_id), None)
-    return EntryDetail(_summary(entry, revisions[-1], published, kst_today()), entry, revisions, events)
+    return EntryDetail(entry_summary(entry, revisions[-1], published, kst_today()), entry, revisions, events)
 
 
 async def get_public_entry(session: AsyncSession, *, entry_id: str, today: dt.date | None = None) -> Entry:
@@ -326,33 +292,18 @@ async def get_public_entry(session: AsyncSession, *, entry_id: str, today: dt.da
     return revision_entry(*row)
 
 
+
 # --------------------------------------------------------------------------- writing
 
-
-def record_event(session: AsyncSession, *, action: str, entry_id: str | None = None, revision_id: int | None = None,
-           author: Staff | None = None, label: str | None = None, detail: dict | None = None) -> None:
-    actor_id, actor_label = _actor(author, label)
-    session.add(KbEvent(action=action, entry_id=entry_id, revision_id=revision_id, actor_id=actor_id,
-                        actor_label=actor_label, detail=detail or {}))
-    from api.kb.cache import notify_changed
-
-    notify_changed()
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("다른 사람이 같은 항목을 동시에 수정했습니다. 새로 고친 뒤 다시 시도해 주세요.") from exc
 
 
 async def _add_revision(session: AsyncSession, *, entry: KbEntry, content: Entry, number: int,
                         author: Staff | None, label: str | None, note: str) -> KbRevision:
-    actor_id, actor_label = _actor(author, label)
+    actor_id, actor_label = actor(author, label)
     rev = KbRevision(entry_id=entry.id, number=number, author_id=actor_id, author_label=actor_label, note=note,
                      **_revision_values(content))
     session.add(rev)
-    await _flush(session)
+    await flush(session)
     return rev
 
 
@@ -365,9 +316,9 @@ async def set_published(session: AsyncSession, *, entry: KbEntry, rev: KbRevisio
     entry.published_revision_id = new_id
     entry.updated_at = utcnow()
     record_event(session, action="published" if rev is not None else "unpublished", entry_id=entry.id,
-           revision_id=new_id, author=author, label=label,
+                 revision_id=new_id, author=author, label=label,
            detail={"revision": rev.number} if rev is not None else {})
-    await _flush(session)
+    await flush(session)
 
 
 async def create_entry(session: AsyncSession, *, entry_id: str, topic: str, title: str, answer: str,
@@ -395,12 +346,12 @@ async def create_entry_as_is(session: AsyncSession, *, content: Entry, author: S
         raise Conflict(f"이미 있는 항목 ID입니다: {content.id}")
     entry = KbEntry(id=content.id, topic=content.topic)
     session.add(entry)
-    await _flush(session)
+    await flush(session)
     rev = await _add_revision(session, entry=entry, content=content, number=1, author=author, label=author_label,
                               note=note)
     record_event(session, action="created", entry_id=content.id, revision_id=rev.id, author=author, label=author_label,
            detail={"revision": 1})
-    await _flush(session)
+    await flush(session)
     if publish:
         await set_published(session, entry=entry, rev=rev, author=author, label=author_label)
     return entry, rev
@@ -452,7 +403,7 @@ async def save_revision_as_is(session: AsyncSession, *, detail: EntryDetail, con
                               label=author_label, note=note)
     record_event(session, action="revised", entry_id=detail.entry.id, revision_id=rev.id, author=author, label=author_label,
            detail={"revision": rev.number, "changed": _changed_fields(current, content)})
-    await _flush(session)
+    await flush(session)
     if publish:
         await set_published(session, entry=detail.entry, rev=rev, author=author, label=author_label)
     return rev
@@ -495,7 +446,7 @@ async def rollback(session: AsyncSession, *, entry_id: str, to_revision: int, au
     detail.entry.updated_at = utcnow()
     record_event(session, action="rolled_back", entry_id=entry_id, revision_id=rev.id, author=author,
            detail={"revision": rev.number, "from_revision": to_revision})
-    await _flush(session)
+    await flush(session)
     if publish:
         await set_published(session, entry=detail.entry, rev=rev, author=author)
     return rev
@@ -545,305 +496,3 @@ async def diff(session: AsyncSession, *, entry_id: str, from_revision: int, to_r
     text = "\n".join(difflib.unified_diff(_render(a), _render(b), fromfile=f"{entry_id} r{from_revision}",
                                           tofile=f"{entry_id} r{to_revision}", lineterm=""))
     return RevisionDiff(entry_id, from_revision, to_revision, _changed_fields(a, b), text)
-
-
-# --------------------------------------------------------------------------- synonyms
-
-
-async def list_synonyms(session: AsyncSession) -> list[KbSynonym]:
-    return list((await session.execute(select(KbSynonym).order_by(KbSynonym.term, KbSynonym.id))).scalars())
-
-
-async def add_synonym(session: AsyncSession, *, term: str, variant: str, author: Staff | None) -> KbSynonym:
-    """A variant owners type for ``term`` (스공 → 스마트공장). 409 when it exists."""
-    term, variant = " ".join((term or "").split()), " ".join((variant or "").split())
-    if not term or not variant:
-        raise Unprocessable("기준 용어와 동의어를 모두 입력해 주세요.")
-    if len(term) > 100 or len(variant) > 100:
-        raise Unprocessable("용어는 100자 이내로 입력해 주세요.")
-    if compact(term) == compact(variant):
-        raise Unprocessable("기준 용어와 동의어가 같습니다.")
-    for other_term, other_variant in (await session.execute(select(KbSynonym.term, KbSynonym.variant))).all():
-        if compact(other_variant) == compact(variant):
-            raise Conflict(f"'{variant}'은(는) 이미 '{other_term}'의 동의어로 등록되어 있습니다.")
-    row = KbSynonym(term=term, variant=variant, created_by=author.id if author else None)
-    session.add(row)
-    await _flush(session)
-    record_event(session, action="synonym_added", author=author, detail={"id": row.id, "term": term, "variant": variant})
-    await _flush(session)
-    return row
-
-
-async def remove_synonym(session: AsyncSession, *, synonym_id: int, author: Staff | None) -> None:
-    row = await session.get(KbSynonym, synonym_id)
-    if row is None:
-        raise NotFound("해당 동의어를 찾을 수 없습니다.")
-    record_event(session, action="synonym_removed", author=author,
-           detail={"id": row.id, "term": row.term, "variant": row.variant})
-    await session.delete(row)
-    await _flush(session)
-
-
-# --------------------------------------------------------------------------- preview
-
-
-@dataclass(frozen=True)
-class PreviewResult:
-    result: MatchResult
-    draft_entry_id: str | None
-    draft_rank: int | None  # 1-based place of the draft among the candidates (None: not among them)
-
-
-_DRAFT_KEYS = frozenset(("entry_id", "topic", *CONTENT_FIELDS))
-
-
-async def preview(session: AsyncSession, *, text: str, draft: dict | None = None,
-                  today: dt.date | None = None) -> PreviewResult:
-    """What ``text`` would match against the published KB with ``draft`` applied.
-
-    ``draft``: ``entry_id`` (an existing entry, whose latest revision the other keys override, or a new
-    id) plus any of ``topic``, ``title``, ``paraphrases``, ``keywords``, ``answer``, ``source_title``,
-    ``source_url``, ``year``, ``valid_from``, ``valid_to`` (``None`` values are ignored). The draft is
-    served as if published."""
-    text = (text or "").strip()
-    if not text:
-        raise Unprocessable("미리 볼 질문을 입력해 주세요.")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise Unprocessable(f"질문은 {MAX_QUESTION_CHARS}자 이내로 입력해 주세요.")
-    entries = await published_entries(session)
-    synonyms = await synonyms_map(session)
-    draft_id = None
-    if draft:
-        unknown = set(draft) - _DRAFT_KEYS
-        if unknown:
-            raise Unprocessable(f"알 수 없는 항목입니다: {', '.join(sorted(unknown))}")
-        values = {k: v for k, v in draft.items() if v is not None}
-        draft_id = (values.pop("entry_id", None) or "").strip() or "draft"
-        existing = await session.get(KbEntry, draft_id)
-        if existing is not None:
-            latest = (await session.execute(select(KbRevision).where(KbRevision.entry_id == draft_id)
-                                            .order_by(KbRevision.number.desc()).limit(1))).scalar_one()
-            base = revision_entry(draft_id, existing.topic, latest)
-        else:
-            base = Entry(id=draft_id, topic=values.get("topic") or "draft", title="", paraphrases=(), keywords=(),
-                         answer="", source_title="", source_url="")
-        for k in ("paraphrases", "keywords"):
-            if k in values:
-                values[k] = tuple(values[k])
-        content = replace(base, **values)
-        if not content.title:
-            raise Unprocessable("미리 보려면 질문 제목을 입력해 주세요.")
-        content = replace(content, answer=content.answer or "(미리보기)")
-        entries = [e for e in entries if e.id != draft_id] + [content]
-    matcher = await asyncio.to_thread(Matcher, entries, synonyms)
-    result = matcher.match(text, today=today or kst_today())
-    rank = None
-    if draft_id is not None:
-        rank = next((i + 1 for i, c in enumerate(result.candidates) if c.entry_id == draft_id), None)
-    return PreviewResult(result, draft_id, rank)
-
-
-# --------------------------------------------------------------------------- asks
-
-
-async def set_feedback(session: AsyncSession, *, ask_log_id: int, helpful: bool) -> AskLog:
-    """The owner's 👍 (``helpful``) or 👎 on an answer; the last one counts."""
-    row = await session.get(AskLog, ask_log_id)
-    if row is None:
-        raise NotFound("해당 질문 기록을 찾을 수 없습니다.")
-    row.feedback = "up" if helpful else "down"
-    await session.flush()
-    return row
-
-
-# --------------------------------------------------------------------------- unanswered report
-
-GROUP_SIMILARITY = 75  # rapidfuzz score (0..100) on normalised text that puts two questions in one group
-REPORT_MAX_LOGS = 2000
-
-
-@dataclass
-class UnansweredGroup:
-    count: int
-    escalated: int
-    thumbs_down: int
-    examples: list[str]  # distinct questions, most asked first (at most 5)
-    ask_log_ids: list[int]
-    last_asked_at: dt.datetime
-    suggested_entry_id: str | None  # the entry these questions most often came close to
-    suggested_entry_title: str | None
-    actions: list[dict] = field(default_factory=list)  # {"action", "label", "entry_id"?}
-
-
-def _closest(key: str, compact_key: str, keys: list[str], compact_keys: list[str], threshold: float) -> int | None:
-    """Index of the most similar earlier question: ``ratio`` on the spacing-free text (typos, spacing) or
-    ``token_sort_ratio`` on the words (word order), whichever clears ``threshold``."""
-    best = None
-    for query, choices, scorer in ((compact_key, compact_keys, fuzz.ratio), (key, keys, fuzz.token_sort_ratio)):
-        found = process.extractOne(query, choices, scorer=scorer, score_cutoff=threshold)
-        if found is not None and (best is None or found[1] > best[1]):
-            best = found
-    return best[2] if best is not None else None
-
-
-async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold: float = GROUP_SIMILARITY,
-                            include_reviewed: bool = False, limit: int = 50) -> list[UnansweredGroup]:
-    """Questions nobody answered well: escalated questions (not greetings/chit-chat) and answers the owner
-    marked 👎, from the last ``days`` days, grouped by similarity of their normalised text, biggest group
-    first. Each group offers two actions: add its questions as paraphrases of an entry
-    (``add_paraphrases_from_logs``) or start a new entry from them (``draft_from_logs``)."""
-    since = utcnow() - dt.timedelta(days=days)
-    stmt = (select(AskLog)
-            .where(AskLog.created_at >= since,
-                   ((AskLog.outcome == "escalate") & (AskLog.kind == "question")) | (AskLog.feedback == "down"))
-            .order_by(AskLog.id.desc()).limit(REPORT_MAX_LOGS))
-    if not include_reviewed:
-        stmt = stmt.where(AskLog.reviewed.is_(False))
-    logs = list((await session.execute(stmt)).scalars())
-    groups: list[list[AskLog]] = []
-    keys: list[str] = []  # normalised text of every distinct question grouped so far
-    compact_keys: list[str] = []
-    owner: list[int] = []  # group index of keys[i]
-    exact: dict[str, int] = {}
-    for log in logs:
-        key = clean(log.text)
-        c = compact(key, cleaned=True)
-        if not c:
-            continue
-        g = exact.get(c)
-        if g is None and keys:
-            i = _closest(key, c, keys, compact_keys, threshold)
-            if i is not None:
-                g = owner[i]
-        if g is None:
-            g = len(groups)
-            groups.append([])
-        groups[g].append(log)
-        if c not in exact:
-            exact[c] = g
-            keys.append(key)
-            compact_keys.append(c)
-            owner.append(g)
-
-    titles = dict((await session.execute(
-        select(KbEntry.id, KbRevision.title).join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
-    )).all())
-    out = []
-    for members in groups:
-        texts = Counter(" ".join(m.text.split()) for m in members)
-        votes: Counter[str] = Counter()
-        for m in members:
-            cands = [c.get("entry_id") for c in (m.candidates or []) if c.get("entry_id")]
-            if m.feedback == "down" and m.entry_id:
-                cands = [c for c in cands if c != m.entry_id] or [m.entry_id]
-            if cands:
-                votes[cands[0]] += 1
-        suggested = next((eid for eid, _ in votes.most_common() if eid in titles), None)
-        actions = []
-        if suggested:
-            actions.append({"action": "add_paraphrases", "entry_id": suggested,
-                            "label": f"'{titles[suggested]}' 항목의 질문 표현으로 추가"})
-        actions.append({"action": "new_entry", "label": "이 질문들로 새 항목 작성"})
-        out.append(UnansweredGroup(
-            count=len(members), escalated=sum(m.outcome == "escalate" for m in members),
-            thumbs_down=sum(m.feedback == "down" for m in members),
-            examples=[t for t, _ in texts.most_common(5)], ask_log_ids=sorted(m.id for m in members),
-            last_asked_at=max(m.created_at for m in members), suggested_entry_id=suggested,
-            suggested_entry_title=titles.get(suggested) if suggested else None, actions=actions))
-    out.sort(key=lambda g: (-g.count, -g.last_asked_at.timestamp()))
-    return out[:limit]
-
-
-async def _logs(session: AsyncSession, ask_log_ids: list[int]) -> list[AskLog]:
-    ids = sorted(set(ask_log_ids))
-    logs = list((await session.execute(select(AskLog).where(AskLog.id.in_(ids)).order_by(AskLog.id))).scalars())
-    if len(logs) != len(ids):
-        raise NotFound("질문 기록 일부를 찾을 수 없습니다.")
-    return logs
-
-
-async def mark_reviewed(session: AsyncSession, *, ask_log_ids: list[int], reviewed: bool = True) -> int:
-    """Take questions out of (or back into) the unanswered report."""
-    logs = await _logs(session, ask_log_ids)
-    for log in logs:
-        log.reviewed = reviewed
-    await session.flush()
-    return len(logs)
-
-
-@dataclass(frozen=True)
-class ParaphrasesAdded:
-    entry_id: str
-    revision: KbRevision
-    added: list[str]
-    skipped: list[str]  # already a question of this or another entry
-
-
-async def add_paraphrases_from_logs(session: AsyncSession, *, entry_id: str, ask_log_ids: list[int],
-                                    author: Staff | None, publish: bool = True) -> ParaphrasesAdded:
-    """The report's first action: the logged questions become paraphrases of ``entry_id`` (a new revision,
-    published when ``publish``); the logs are marked reviewed."""
-    logs = await _logs(session, ask_log_ids)
-    detail = await get_entry(session, entry_id=entry_id)
-    latest = detail.latest
-    taken = {compact(q) for q in (latest.title, *latest.paraphrases)}
-    for other in await published_entries(session):
-        if other.id != entry_id:
-            taken |= {compact(q) for q in (other.title, *other.paraphrases)}
-    added, skipped = [], []
-    for log in logs:
-        text = " ".join(log.text.split())[:MAX_PARAPHRASE_CHARS]
-        key = compact(text)
-        if not key or key in taken:
-            if text not in skipped and text not in added:
-                skipped.append(text)
-            continue
-        taken.add(key)
-        added.append(text)
-    rev = latest
-    if added:
-        rev = await save_revision(session, entry_id=entry_id, author=author, publish=publish,
-                                  paraphrases=[*latest.paraphrases, *added],
-                                  note=f"미답변 질문 {len(added)}개를 질문 표현으로 추가")
-    elif publish:
-        rev = await publish_latest_if_needed(session, detail=detail, author=author)
-    await mark_reviewed(session, ask_log_ids=ask_log_ids)
-    return ParaphrasesAdded(entry_id, rev, added, skipped)
-
-
-async def publish_latest_if_needed(session: AsyncSession, *, detail: EntryDetail, author: Staff | None) -> KbRevision:
-    if detail.entry.published_revision_id != detail.latest.id:
-        return await publish(session, entry_id=detail.entry.id, author=author)
-    return detail.latest
-
-
-@dataclass(frozen=True)
-class EntryDraft:
-    title: str
-    paraphrases: list[str]
-    keywords: list[str]
-    suggested_topic: str | None
-    ask_log_ids: list[int]
-
-
-async def draft_from_logs(session: AsyncSession, *, ask_log_ids: list[int]) -> EntryDraft:
-    """The report's second action: a prefilled new entry (title and paraphrases from the questions, the
-    topic the matcher leaned to); nothing is saved. Create it with ``create_entry`` and then
-    ``mark_reviewed`` the logs."""
-    logs = await _logs(session, ask_log_ids)
-    texts: list[str] = []
-    seen = set()
-    for text in Counter(" ".join(log.text.split()) for log in logs):
-        key = compact(text)
-        if key and key not in seen:
-            seen.add(key)
-            texts.append(text[:MAX_PARAPHRASE_CHARS])
-    by_count = Counter(" ".join(log.text.split()) for log in logs)
-    texts.sort(key=lambda t: (-by_count[t], len(t)))
-    title = next((t for t in texts if len(t) <= MAX_TITLE_CHARS), texts[0][:MAX_TITLE_CHARS] if texts else "")
-    topics = Counter(c.get("topic") for log in logs for c in (log.candidates or [])[:1] if c.get("topic"))
-    words = Counter(w for t in texts for w in clean(t).split() if len(w) >= 2)
-    return EntryDraft(title=title, paraphrases=[t for t in texts if t != title],
-                      keywords=[w for w, n in words.most_common(5) if n > 1],
-                      suggested_topic=topics.most_common(1)[0][0] if topics else None,
-                      ask_log_ids=[log.id for log in logs])
