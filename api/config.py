@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     resolution_days: int = Field(default=3, ge=1)
     ask_rate_per_minute: int = Field(default=30, ge=1, description="anonymous /ask calls per IP per minute")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_text_chars: int = Field(default=1000, ge=100, le=4000, description="the longest owner message handled")
+    max_text_chars: int = Field(default=1000, ge=100, le=4000, description="the longest owner message handled")
     run_scheduler: bool = True
     retention_days: int = Field(default=3 * 365, ge=1,
                                 description="resolved tickets' personal data is anonymised this many days after")

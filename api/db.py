@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from weakref import WeakKeyDictionary
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
@@ -141,6 +141,20 @@ def check_storable(parameters: object, depth: int = 0) -> None:
 
             raise Unprocessable("입력에 저장할 수 없는 값이 있습니다. (보이지 않는 제어 문자나 깨진 문자, 너무 큰 숫자) "
                                 "그 부분을 지우고 다시 보내 주세요.", code="unstorable_input", extra={"reason": why})
+
+
+def storable(value: Any) -> Any:
+    """``value`` (a string, or dicts and lists of them) without what no database stores the same way: NUL and
+    lone surrogates are dropped. For text from outside that must be kept rather than refused (a chat message)."""
+    if isinstance(value, str):
+        if "\x00" in value or not value.isascii():
+            return "".join(ch for ch in value if ch != "\x00" and not 0xD800 <= ord(ch) <= 0xDFFF)
+        return value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
 
 
 def _guard_parameters(conn, cursor, statement, parameters, context, executemany) -> None:

@@ -3,13 +3,14 @@
 from api.centers.models import Center, CenterClosure
 from api.companies.models import Company, OwnerChat
 from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
-from api.conversations.models import Conversation, ProcessedUpdate
+from api.chats.models import Chat
+from api.conversations.models import ChannelUpdate, Conversation
 from api.db import Base
 from api.kb.models import AskLog, KbEntry, KbEvent, KbRevision, KbSynonym
 from api.outbox.models import OutboxMessage
 from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
-__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "Company", "ConsoleSession", "Conversation",
-           "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym", "OutboxMessage", "OwnerChat",
-           "ProcessedUpdate", "Staff", "Ticket", "TicketEvent", "TicketMessage"]
+__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "ChannelUpdate", "Chat", "Company",
+           "ConsoleSession", "Conversation", "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym",
+           "OutboxMessage", "OwnerChat", "Staff", "Ticket", "TicketEvent", "TicketMessage"]

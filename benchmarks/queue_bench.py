@@ -7,7 +7,7 @@ Run by hand (not a test):
 
 The database is (re)created, migrated and filled with ``generate_series`` (``--reuse`` keeps an already
 filled one). Tickets are spread over 19 centres and ~3 years; 93 % resolved, 4 % open, 3 % assigned, as a
-queue looks after a few years. Each measured call is one ``api.tickets.service.list_queue`` in a fresh
+queue looks after a few years. Each measured call is one ``api.tickets.queue.list_queue`` in a fresh
 session (page query plus the total), as a request does; the HTTP row goes through the whole app (bearer
 token check, staff lookup, JSON). Target: p95 of an agent's first page < 20 ms.
 """
@@ -37,7 +37,7 @@ from api.config import Settings  # noqa: E402
 from api.db import make_engine, make_sessionmaker, sync_url  # noqa: E402
 from api.staff.models import Staff  # noqa: E402
 from api.staff.service import create_staff  # noqa: E402
-from api.tickets import service  # noqa: E402
+from api.tickets import queue as tickets_queue
 from api.tickets.models import Ticket  # noqa: E402
 
 SECRET = "bench-secret-key-0123456789abcdef"
@@ -140,7 +140,7 @@ async def run(url: str, runs: int) -> list[tuple]:
     def page(who: str = "agent", **params):
         async def call():
             async with sm() as session:
-                await service.list_queue(session, staff=admin if who == "admin" else pick(), **params)
+                await tickets_queue.list_queue(session, staff=admin if who == "admin" else pick(), **params)
         return call
 
     first_ids = {}
@@ -152,7 +152,7 @@ async def run(url: str, runs: int) -> list[tuple]:
     async def detail():
         async with sm() as session:
             staff = pick()
-            await service.get_ticket_detail(session, staff=staff, ticket_id=first_ids[staff.center_id])
+            await tickets_queue.get_ticket_detail(session, staff=staff, ticket_id=first_ids[staff.center_id])
 
     rows = [
         await measure("agent: first page (default: not resolved, by due)", page(), runs),

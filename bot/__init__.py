@@ -1,2 +1,2 @@
-"""The Telegram bot: a stateless client of the hotline API (``bot.main``) and the same conversation in a terminal
-(``bot.terminal``)."""
+"""Channel adapters: the Telegram bot (``bot.main``) and the local terminal chat (``bot.terminal``). Thin clients of
+the hotline API: they translate and deliver; the conversation and every rule live in the API."""

@@ -12,9 +12,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
 
 import httpx
+
+from api.contract import OutboxRecord, UpdateResult
 
 log = logging.getLogger(__name__)
 
@@ -100,137 +101,46 @@ class ApiClient:
             log.info("API %s %s failed (%s); retrying", method, path, reason)
             await asyncio.sleep(self.retry_delay * attempt)
 
-    # --- conversation state and update claims -------------------------------------------------------------------
+    # --- channels --------------------------------------------------------------------------------------------------
 
-    async def get_conversation(self, chat_id: int) -> dict:
-        return await self.request("GET", f"/api/v1/conversations/{chat_id}")
+    async def telegram_updates(self, updates: Sequence[dict], *, lease_seconds: float | None) -> UpdateResult:
+        """Hand a batch of raw Telegram updates to the API (processed once each, in one transaction). Repeating
+        the call is harmless: updates already processed come back as ``duplicates``."""
+        body: dict[str, Any] = {"updates": list(updates)}
+        if lease_seconds is not None:
+            body["lease_seconds"] = lease_seconds
+        first = updates[0]["update_id"]
+        result = await self.request("POST", "/api/v1/channels/telegram/updates", json=body,
+                                    idempotency_key=f"updates-{first}-{len(updates)}")
+        return UpdateResult.from_json(result)
 
-    async def save_conversation(self, chat_id: int, state: dict, version: int) -> dict:
-        return await self.request("PUT", f"/api/v1/conversations/{chat_id}", json={"state": state, "version": version})
+    async def local_message(self, *, address: str, key: str, text: str | None = None, button: str | None = None,
+                            display_name: str = "") -> list[OutboxRecord]:
+        """A local terminal chat's message or pressed button; the replies (a repeated key gets the same ones)."""
+        body: dict[str, Any] = {"address": address, "key": key, "display_name": display_name}
+        if button is not None:
+            body["button"] = button
+        else:
+            body["text"] = text
+        result = await self.request("POST", "/api/v1/channels/local/messages", json=body, idempotency_key=key)
+        return [OutboxRecord.from_json(r) for r in result]
 
-    async def claim_update(self, update_id: int, claimer: str, *, chat_id: int | None = None,
-                           completed: Sequence[int] = ()) -> dict:
-        """The claim: ``claimed`` true means process the update now. With ``chat_id`` a successful claim carries
-        the chat's ``conversation`` and ``open_ticket``; ``completed`` (updates this claimer finished) are recorded
-        done in the same call. The same claimer may repeat the call safely."""
-        body: dict[str, Any] = {"claimer": claimer}
-        if chat_id is not None:
-            body["chat_id"] = chat_id
-        if completed:
-            body["completed"] = list(completed)
-        return await self.request("POST", f"/api/v1/telegram/updates/{update_id}/claim", json=body,
-                                  idempotency_key=f"claim-{update_id}")
+    # --- the outbox ----------------------------------------------------------------------------------------------
 
-    async def complete_update(self, update_id: int) -> None:
-        await self.request("POST", f"/api/v1/telegram/updates/{update_id}/done", idempotency_key=f"done-{update_id}")
+    async def lease(self, *, channel: str, limit: int, lease_seconds: float,
+                    address: str | None = None) -> list[OutboxRecord]:
+        body: dict[str, Any] = {"channel": channel, "limit": limit, "lease_seconds": lease_seconds}
+        if address is not None:
+            body["address"] = address
+        return [OutboxRecord.from_json(r) for r in await self.request("POST", "/api/v1/outbox/lease", json=body)]
 
-    async def complete_updates(self, update_ids: Sequence[int]) -> None:
-        """Record several updates done (at most 100); repeating the call is harmless."""
-        ids = list(update_ids)
-        await self.request("POST", "/api/v1/telegram/updates/done", json={"update_ids": ids},
-                           idempotency_key=f"done-{ids[0]}-{len(ids)}")
-
-    # --- knowledge --------------------------------------------------------------------------------------------------
-
-    async def ask(self, text: str, *, chat_id: int, key: str = "") -> dict:
-        return await self.request("POST", "/api/v1/ask", json={"text": text, "chat_id": chat_id},
-                                  idempotency_key=f"ask-{key}" if key else None)
-
-    async def ask_feedback(self, ask_log_id: int, *, helpful: bool) -> dict:
-        return await self.request("POST", f"/api/v1/ask/{ask_log_id}/feedback", json={"helpful": helpful},
-                                  idempotency_key=f"feedback-{ask_log_id}-{int(helpful)}")
-
-    async def kb_entry(self, entry_id: str) -> dict:
-        return await self.request("GET", f"/api/v1/kb/entries/{quote(entry_id, safe='')}")
-
-    # --- centres and tickets ----------------------------------------------------------------------------------------
-
-    async def resolve_address(self, address: str) -> dict:
-        return await self.request("GET", "/api/v1/centers/resolve", params={"address": address})
-
-    async def create_ticket(self, *, chat_id: int, text: str, address: str, company_name: str | None = None,
-                            business_number: str | None = None, ask_log_id: int | None = None,
-                            display_name: str | None = None, key: str = "") -> dict:
-        body = {"chat_id": chat_id, "text": text, "address": address, "company_name": company_name,
-                "business_number": business_number, "ask_log_id": ask_log_id, "display_name": display_name}
-        # The API folds the same chat + text within minutes into one ticket, so repeating the call is safe.
-        return await self.request("POST", "/api/v1/tickets", json={k: v for k, v in body.items() if v is not None},
-                                  idempotency_key=f"ticket-{chat_id}-{key or 'x'}")
-
-    async def chat_tickets(self, chat_id: int, *, limit: int = 20) -> list[dict]:
-        return await self.request("GET", f"/api/v1/chats/{chat_id}/tickets", params={"limit": limit})
-
-    async def append_owner_message(self, chat_id: int, *, text: str | None, attachment: dict | None = None,
-                                   key: str = "") -> dict:
-        """The owner's follow-up on their open ticket; ``ApiError`` 404 (``no_open_ticket``) when there is none."""
-        body: dict[str, Any] = {"text": text}
-        if attachment is not None:
-            body["attachment"] = attachment
-        return await self.request("POST", f"/api/v1/chats/{chat_id}/messages", json=body,
-                                  idempotency_key=f"followup-{key}" if key else None)
-
-    async def rate_ticket(self, chat_id: int, ticket_id: int, rating: int, *, comment: str | None = None) -> dict:
-        body: dict[str, Any] = {"rating": rating}
-        if comment is not None:
-            body["comment"] = comment
-        # Rating again replaces the rating: repeating the call is harmless.
-        return await self.request("POST", f"/api/v1/chats/{chat_id}/tickets/{ticket_id}/rating", json=body,
-                                  idempotency_key=f"rate-{chat_id}-{ticket_id}-{rating}")
-
-    # --- staff acting through Telegram (service token + the acting member's Telegram id) ----------------------------
-
-    def _acting(self, telegram_user_id: int) -> dict[str, str]:
-        return {"X-Acting-Telegram-User-Id": str(telegram_user_id)}
-
-    async def staff_claim(self, telegram_user_id: int, ticket_id: int) -> dict:
-        return await self.request("POST", f"/api/v1/tickets/{ticket_id}/claim",
-                                  headers=self._acting(telegram_user_id), idempotency_key=f"claim-t{ticket_id}")
-
-    async def staff_reply(self, telegram_user_id: int, ticket_id: int, body: str) -> dict:
-        return await self.request("POST", f"/api/v1/tickets/{ticket_id}/replies", json={"body": body},
-                                  headers=self._acting(telegram_user_id))
-
-    async def staff_resolve(self, telegram_user_id: int, ticket_id: int) -> dict:
-        return await self.request("POST", f"/api/v1/tickets/{ticket_id}/resolve",
-                                  headers=self._acting(telegram_user_id), idempotency_key=f"resolve-t{ticket_id}")
-
-    async def ticket_for_post(self, chat_id: int, message_id: int) -> int | None:
-        """The ticket a message the bot posted in ``chat_id`` was about (None: not a ticket post)."""
-        result = await self.request("GET", "/api/v1/outbox/posts", params={"chat_id": chat_id,
-                                                                            "message_id": message_id})
-        return result.get("ticket_id")
-
-    async def link_staff(self, telegram_user_id: int, code: str) -> dict:
-        return await self.request("POST", "/api/v1/telegram/staff-links",
-                                  json={"telegram_user_id": telegram_user_id, "code": code})
-
-    async def link_group(self, telegram_user_id: int, chat_id: int, center_code: str | None) -> dict:
-        return await self.request("POST", "/api/v1/telegram/group-links",
-                                  json={"telegram_user_id": telegram_user_id, "chat_id": chat_id,
-                                        "center_code": center_code})
-
-    # --- outbox ---------------------------------------------------------------------------------------------------
-
-    async def lease_outbox(self, *, limit: int, lease_seconds: float, chat_id: int | None = None) -> list[dict]:
-        body: dict[str, Any] = {"limit": limit, "lease_seconds": lease_seconds}
-        if chat_id is not None:
-            body["chat_id"] = chat_id
-        return await self.request("POST", "/api/v1/outbox/lease", json=body)
-
-    async def outbox_sent(self, message_id: int, telegram_message_id: int | None) -> dict:
-        return await self.request("POST", f"/api/v1/outbox/{message_id}/sent",
-                                  json={"telegram_message_id": telegram_message_id},
-                                  idempotency_key=f"outbox-sent-{message_id}")
-
-    async def outbox_failed(self, message_id: int, lease_token: str, error: str, *, retry_after: float | None = None,
-                            permanent: bool = False) -> dict:
-        return await self.request("POST", f"/api/v1/outbox/{message_id}/failed",
-                                  json={"lease_token": lease_token, "error": error[:4000], "retry_after": retry_after,
-                                        "permanent": permanent})
-
-    async def outbox_release(self, message_id: int, lease_token: str, delay_seconds: float = 0) -> None:
-        await self.request("POST", f"/api/v1/outbox/{message_id}/release",
-                           json={"lease_token": lease_token, "delay_seconds": delay_seconds})
+    async def report(self, *, sent: Sequence[dict] = (), failed: Sequence[dict] = (),
+                     released: Sequence[dict] = ()) -> dict:
+        """Report delivered (``{"id", "message_id"}``), failed and released messages; repeating it is harmless."""
+        body = {"sent": list(sent), "failed": list(failed), "released": list(released)}
+        ids = sorted(item["id"] for part in body.values() for item in part)
+        return await self.request("POST", "/api/v1/outbox/report", json=body,
+                                  idempotency_key=f"report-{ids[0]}-{len(ids)}" if ids else None)
 
 
 def _error_from(response: httpx.Response, *, unavailable: bool = False) -> ApiError:

@@ -1,4 +1,4 @@
-"""The bot's settings, from the environment (prefix ``HOTLINE_``) or ``.env``. The bot never imports ``api``."""
+"""The bot's settings, from the environment (prefix ``HOTLINE_``) or ``.env``."""
 
 from __future__ import annotations
 
@@ -21,26 +21,20 @@ class BotSettings(BaseSettings):
 
     # Long polling: seconds a getUpdates call waits for news.
     poll_timeout: float = Field(default=10, ge=0)
-    # Updates handled at the same time (different chats; one chat's updates always one after another).
-    concurrent_updates: int = Field(default=16, ge=1, le=256)
-    # Outbox drain: seconds between leases when nothing was due, messages per lease, lease length.
+    # Outbox: seconds between leases when nothing was due, chats per lease, and how long a lease lasts (a message
+    # whose bot process died is sent by another after this; it must exceed a send's timeout).
     outbox_interval: float = Field(default=1.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1, le=100)
-    outbox_lease_seconds: float = Field(default=60, ge=5, le=300)
-    # Processed updates are recorded done with the next claim; ones no claim took within this many seconds
-    # are recorded by a timer (one request for all of them).
-    completion_delay: float = Field(default=0.5, gt=0, le=30)
-    # Calls to the API.
+    outbox_lease_seconds: float = Field(default=30, ge=5, le=300)
+    # Chats delivered to at the same time (one chat's messages always one after another).
+    concurrent_sends: int = Field(default=16, ge=1, le=256)
+    # Calls to the API: timeout (s), retries of a failed call, the base of their backoff (s); while the API stays
+    # unreachable, a batch of updates is offered again after backoff doubling up to api_max_backoff (s).
     api_timeout: float = Field(default=10, gt=0)
     api_retries: int = Field(default=2, ge=0)
     api_retry_delay: float = Field(default=0.5, ge=0)
-    # An update that could not be handled because the API was down is retried after these delays (seconds).
-    deferred_retry_delays: tuple[float, ...] = (5, 15, 30, 60, 120, 300)
-    # Per-chat flood control: at most chat_rate_limit messages per chat_rate_window seconds.
-    chat_rate_limit: int = Field(default=12, ge=1)
-    chat_rate_window: float = Field(default=30, gt=0)
-    max_text_chars: int = Field(default=1000, ge=10)
-    # "typing…" is shown when a question's answer takes longer than this (seconds; 0: always, at once).
+    api_max_backoff: float = Field(default=30, gt=0)
+    # "typing…" is shown when an update's processing takes longer than this (seconds; 0: always, at once).
     typing_delay: float = Field(default=0.5, ge=0, le=10)
 
     def file_base_url(self) -> str:

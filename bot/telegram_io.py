@@ -1,25 +1,24 @@
-"""Talking to the Telegram Bot API: keyboards, replies with a short retry, and outbox sends with error mapping."""
+"""Talking to the Telegram Bot API: outbox records become messages (keyboards, replies in staff groups), refusals
+become ``SendFailed`` with the right retry policy, and the API's ephemeral actions are carried out."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import warnings
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 
-from bot.conversation import Button, Reply
-from bot.outbox import OutgoingMessage, SendFailed, TelegramUnreachable
+from api.contract import Action, Keyboard, OutboxRecord
+from bot.delivery import ChannelUnreachable, SendFailed, Sender
 
 log = logging.getLogger(__name__)
 
-# A reply in a conversation waits at most this long for Telegram's flood control before giving up.
-MAX_REPLY_WAIT = 30.0
-REPLY_ATTEMPTS = 3
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# httpx errors raised before the request left this machine: Telegram has not seen it.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -32,57 +31,12 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(value or 0)
 
 
-def keyboard(rows: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
+def keyboard(rows: Keyboard) -> InlineKeyboardMarkup | None:
     if not rows:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row] for row in rows])
-
-
-def keyboard_from_json(rows: list | None) -> InlineKeyboardMarkup | None:
-    """The outbox's ``[[{"text", "callback_data"}]]`` rows (``url`` buttons too)."""
-    if not rows:
-        return None
-    built = []
-    for row in rows:
-        built_row = []
-        for b in row:
-            if b.get("url"):
-                built_row.append(InlineKeyboardButton(b["text"], url=b["url"]))
-            else:
-                built_row.append(InlineKeyboardButton(b["text"], callback_data=b.get("callback_data") or b.get("data")))
-        built.append(built_row)
-    return InlineKeyboardMarkup(built)
-
-
-async def send_reply(bot: Bot, chat_id: int, reply: Reply, *, reply_to: int | None = None) -> Message | None:
-    """Send one conversation reply; waits out a short flood-control pause and retries a network error twice."""
-    for attempt in range(1, REPLY_ATTEMPTS + 1):
-        try:
-            return await bot.send_message(
-                chat_id, reply.text, reply_markup=keyboard(reply.buttons), link_preview_options=NO_PREVIEW,
-                reply_parameters=ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                if reply_to else None)
-        except RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            if wait > MAX_REPLY_WAIT or attempt == REPLY_ATTEMPTS:
-                raise
-            await asyncio.sleep(wait)
-        except TimedOut:
-            raise  # it may have been delivered: do not send it twice
-        except NetworkError:
-            if attempt == REPLY_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.5 * attempt)
-    return None
-
-
-async def send_replies(bot: Bot, chat_id: int, replies: list[Reply], *, reply_to: int | None = None) -> None:
-    for reply in replies:
-        await send_reply(bot, chat_id, reply, reply_to=reply_to)
-
-
-# httpx errors raised before the request left this machine: Telegram has not seen it.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.text, url=b.url) if b.url
+                                  else InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                                 for row in rows])
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -90,19 +44,21 @@ def never_sent(exc: BaseException) -> bool:
     return isinstance(exc.__cause__, NOT_SENT)
 
 
-def outbox_sender(bot: Bot):
-    """The outbox drainer's sender: Telegram's refusals become ``SendFailed`` with the right retry policy.
+def sender(bot: Bot) -> Sender:
+    """Sends outbox records to Telegram.
 
-    A request that never left (Telegram unreachable) is ``TelegramUnreachable``: not one of the message's tries.
+    A request that never left (Telegram unreachable) is ``ChannelUnreachable``: not one of the message's tries.
     A request Telegram received but did not answer in time may well have been delivered (Telegram does the work
-    whether or not anyone waits for the answer), so it is not sent again: it counts as sent, without a message
-    id, and a warning is logged. Sending it again would repeat it to the owner each time Telegram is slow."""
+    whether or not anyone waits for the answer), so it counts as sent, without a message id, and a warning is
+    logged: sending it again would repeat it to the owner each time Telegram is slow."""
 
-    async def send(message: OutgoingMessage) -> int | None:
+    async def send(record: OutboxRecord) -> int | None:
         try:
-            sent = await bot.send_message(message.chat_id, message.text,
-                                          reply_markup=keyboard_from_json(message.buttons),
-                                          link_preview_options=NO_PREVIEW)
+            sent = await bot.send_message(
+                int(record.address), record.text, reply_markup=keyboard(record.buttons),
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=ReplyParameters(message_id=record.reply_to, allow_sending_without_reply=True)
+                if record.reply_to else None)
         except RetryAfter as exc:
             raise SendFailed(f"Telegram flood control: {exc}", retry_after=retry_after_seconds(exc)) from exc
         except ChatMigrated as exc:
@@ -114,12 +70,24 @@ def outbox_sender(bot: Bot):
             raise SendFailed(f"Telegram refused the message: {exc}", permanent=True) from exc
         except NetworkError as exc:  # includes TimedOut and 5xx (e.g. 502 Bad Gateway)
             if never_sent(exc):
-                raise TelegramUnreachable(f"Telegram unreachable: {exc.__cause__!r}") from exc
+                raise ChannelUnreachable(f"Telegram unreachable: {exc.__cause__!r}") from exc
             if isinstance(exc, TimedOut) and isinstance(exc.__cause__, httpx.ReadTimeout):
                 log.warning("outbox %s to %s: Telegram took the message but did not answer in time; it is not sent "
-                            "again (it was most likely delivered)", message.id, message.chat_id)
+                            "again (it was most likely delivered)", record.id, record.address)
                 return None
             raise SendFailed(f"network: {exc}") from exc
         return sent.message_id
 
     return send
+
+
+async def perform(bot: Bot, action: Action) -> None:
+    """Answer a pressed button or clear a used keyboard; best effort (nothing is lost when one fails)."""
+    try:
+        if action.type == "answer_button":
+            await bot.answer_callback_query(action.button_id, text=action.text or None, show_alert=action.alert)
+        elif action.type == "clear_buttons" and action.message_id is not None:
+            await bot.edit_message_reply_markup(chat_id=int(action.address), message_id=action.message_id,
+                                                reply_markup=None)
+    except TelegramError as exc:
+        log.info("telegram %s not done: %s", action.type, exc)

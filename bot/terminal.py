@@ -1,27 +1,28 @@
-"""``hotline chat``: the owner conversation in a terminal, against the API, without Telegram.
-
-The same ``bot.conversation`` as the Telegram bot; buttons are shown numbered (type the number to press one).
-Staff replies reach the terminal through the outbox like they reach Telegram: the terminal drains its own chat
-(chat ids from 2**53 up are local chats, which no Telegram bot can reach and the Telegram drainer leaves alone).
+"""``hotline chat``: the owner conversation in a terminal, through the API's local channel (the same engine as
+every other channel). Buttons are shown numbered: type the number to press one. Messages that come later (a staff
+member's answer) are leased from the outbox for this chat and printed as they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import itertools
 import socket
 import sys
+import time
 import zlib
 from collections.abc import Awaitable, Callable
 
-from bot import texts
+from api.contract import LOCAL, Button, OutboxRecord
+from api.conversations import texts
 from bot.client import ApiClient, ApiUnavailable
 from bot.config import BotSettings
-from bot.conversation import Button, Conversation, Incoming, Reply
-from bot.outbox import OutboxDrainer, OutgoingMessage
+from bot.delivery import Deliverer, Drainer, Reporter
 
-LOCAL_CHAT_MIN = 2**53  # the API's api.outbox.delivery.LOCAL_CHAT_MIN (the bot does not import the API)
+LOCAL_CHAT_MIN = 2**53  # local chats are numbered from here (api.chats.service.LOCAL_CHAT_MIN)
 RETRY_DELAYS = (2, 5, 10, 20, 30)
+KIND_LABELS = {"staff_reply": "상담원", "rating_request": "안내", "ticket_update": "안내"}
 
 
 def default_chat_id() -> int:
@@ -32,82 +33,67 @@ def default_chat_id() -> int:
 
 class TerminalChat:
     def __init__(self, api: ApiClient, chat_id: int, *, read_line: Callable[[], Awaitable[str | None]],
-                 write: Callable[[str], None], max_text_chars: int = 1000, outbox_interval: float = 2.0):
+                 write: Callable[[str], None], outbox_interval: float = 2.0, display_name: str = ""):
         if chat_id < LOCAL_CHAT_MIN:
             raise ValueError(f"a local chat id is at least {LOCAL_CHAT_MIN}")
         self.api = api
-        self.chat_id = chat_id
+        self.address = str(chat_id)
         self.read_line = read_line
         self.write = write
-        self.conversation = Conversation(api, max_text_chars=max_text_chars, channel="terminal")
+        self.display_name = display_name
         self.buttons: list[Button] = []
-        self.drainer = OutboxDrainer(api, self._show_outbox, chat_id=chat_id, interval=outbox_interval)
-        self._queue: asyncio.Queue[Incoming | str | None] = asyncio.Queue()
-        self._n = 0
+        self.reporter = Reporter(api)
+        self.drainer = Drainer(api, Deliverer(self._print_later, self.reporter), channel=LOCAL, address=self.address,
+                               interval=outbox_interval)
+        self._keys = (f"{self.address}-{int(time.time() * 1000)}-{n}" for n in itertools.count(1))
 
-    def show(self, reply: Reply, *, who: str = "봇") -> None:
-        self.write(f"\n[{who}] {reply.text}")
-        flat = [b for row in reply.buttons for b in row]
+    def show(self, record: OutboxRecord, *, who: str = "봇") -> None:
+        self.write(f"\n[{who}] {record.text}")
+        flat = [b for row in record.buttons for b in row if b.data is not None]
         if flat:
             self.buttons = flat
             self.write("   " + "   ".join(f"[{i}] {b.text}" for i, b in enumerate(flat, 1)))
 
-    async def _show_outbox(self, message: OutgoingMessage) -> int | None:
-        rows = [[Button(b["text"], b.get("callback_data") or b.get("data") or "") for b in row]
-                for row in message.buttons or []]
-        self.show(Reply(message.text, rows), who="상담원" if message.kind == "staff_reply" else "안내")
+    async def _print_later(self, record: OutboxRecord) -> None:
+        self.show(record, who=KIND_LABELS.get(record.kind, "안내"))
         return None
 
-    def incoming(self, line: str) -> Incoming:
-        self._n += 1
-        key = f"local-{self.chat_id}-{self._n}"
+    async def send(self, line: str) -> None:
+        """One line: a button's number presses it, anything else is a message. Kept and tried again while the API
+        is unreachable (the same key, so it is processed once)."""
         stripped = line.strip()
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self.buttons) and len(stripped) <= 2:
-            button = self.buttons[int(stripped) - 1]
+        button = None
+        if stripped.isdigit() and len(stripped) <= 2 and 1 <= int(stripped) <= len(self.buttons):
+            button = self.buttons[int(stripped) - 1].data
             self.buttons = []
-            return Incoming(chat_id=self.chat_id, kind="button", data=button.data, key=key)
-        return Incoming.message(self.chat_id, line, key=key)
-
-    async def _work(self) -> None:
-        """Handle inputs one by one; while the API is unreachable, keep the input and try again."""
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            # A number presses a button of what was shown last: decided when it is handled, not when typed.
-            incoming = self.incoming(item) if isinstance(item, str) else item
-            attempt = 0
-            while True:
-                try:
-                    replies = await self.conversation.handle(incoming)
-                except ApiUnavailable:
-                    if attempt == 0:
-                        self.show(Reply(texts.UNAVAILABLE))
-                    await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
-                    attempt += 1
-                    continue
-                for reply in replies:
-                    self.show(reply)
+        key = next(self._keys)
+        for attempt in itertools.count():
+            try:
+                replies = await self.api.local_message(address=self.address, key=key, text=None if button else line,
+                                                       button=button, display_name=self.display_name)
                 break
+            except ApiUnavailable:
+                if attempt == 0:
+                    self.write(f"\n[안내] {texts.UNAVAILABLE}")
+                await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
+        for record in replies:
+            self.show(record)
 
     async def run(self) -> None:
         stop = asyncio.Event()
-        worker = asyncio.create_task(self._work())
         drain = asyncio.create_task(self.drainer.run(stop))
-        await self._queue.put(Incoming(chat_id=self.chat_id, kind="command", command="start", key="start"))
         try:
+            await self.send("/start")
             while True:
                 line = await self.read_line()
                 if line is None:
                     break
-                if not line.strip():
-                    continue
-                await self._queue.put(line)
+                if line.strip():
+                    await self.send(line)
         finally:
-            await self._queue.put(None)
-            await worker
             stop.set()
             await drain
+            await self.reporter.flush(5)
 
 
 def run_terminal_chat(*, chat_id: int | None = None) -> None:
@@ -129,7 +115,7 @@ def run_terminal_chat(*, chat_id: int | None = None) -> None:
         try:
             print(f"(로컬 대화 {chat_id} · API {settings.api_url} · 버튼은 번호로 · 끝내려면 Ctrl-D)", flush=True)
             await TerminalChat(api, chat_id, read_line=read_line, write=write,
-                               max_text_chars=settings.max_text_chars).run()
+                               display_name=getpass.getuser()).run()
         finally:
             await api.aclose()
 

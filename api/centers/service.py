@@ -38,6 +38,11 @@ class Resolved:
     candidates: list[Routed]
 
 
+def center_contact(center: Center) -> str | None:
+    """The centre's contact for owners, in one line, or None when nothing is known (never an empty field)."""
+    return f"☎ {center.name}: {center.phone}" if center.phone else None
+
+
 async def sync_centers(session: AsyncSession) -> dict[str, int]:
     """Insert missing centres and refresh names from the built-in list; admin-edited fields are kept."""
     existing = {c.code: c for c in (await session.scalars(select(Center))).all()}

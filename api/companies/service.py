@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.companies.models import Company, OwnerChat
 from api.db import utcnow
+from api.tickets.models import Ticket
 
 MAX_COMPANY_NAME = 200
 MAX_DISPLAY_NAME = 200
@@ -105,3 +106,21 @@ async def upsert_company(session: AsyncSession, *, chat_id: int, place: Place, n
 
 async def get_company(session: AsyncSession, company_id: int) -> Company | None:
     return await session.get(Company, company_id)
+
+
+async def forget_stale(session: AsyncSession, *, untouched_since: datetime) -> dict[str, int]:
+    """Retention: owner chats' display names, and companies' names, business numbers and addresses (their region
+    and centre stay for the statistics), untouched since ``untouched_since`` and with no ticket that still keeps
+    personal data."""
+    live_ticket = select(Ticket.id).where(Ticket.anonymised_at.is_(None))
+    chats = await session.execute(
+        update(OwnerChat).where(OwnerChat.updated_at < untouched_since, OwnerChat.display_name != "",
+                                ~live_ticket.where(Ticket.chat_id == OwnerChat.chat_id).exists())
+        .values(display_name="").execution_options(synchronize_session=False))
+    companies = await session.execute(
+        update(Company).where(Company.updated_at < untouched_since,
+                              (Company.name != "") | (Company.address != "") | Company.business_number.is_not(None),
+                              ~live_ticket.where(Ticket.company_id == Company.id).exists())
+        .values(name="", address="", business_number=None).execution_options(synchronize_session=False))
+    return {"owner_chats": chats.rowcount, "companies": companies.rowcount}
+

@@ -1,4 +1,4 @@
-"""The queue and the ticket page. Every rule (scoping, claiming, replies, transfers) is api.tickets.service's."""
+"""The queue and the ticket page. Every rule (scoping, claiming, replies, transfers) is in api.tickets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from api.console import service
 from api.console.web import (ConsoleDB, ConsoleRoute, CurrentUser, PostUser, page_window, redirect, render,
                              staff_principal)
 from api.db import utcnow
-from api.tickets import service as tickets
+from api.tickets import base as tickets_base
+from api.tickets import queue as tickets_queue
+from api.tickets import staff_actions as tickets_staff_actions
 from api.tickets.models import Ticket
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -48,14 +50,14 @@ async def queue(request: Request, db: ConsoleDB, user: CurrentUser, view: str = 
     query = q.strip()
     _, filters = VIEWS[view]
     now = utcnow()
-    result = await tickets.list_queue(db, staff=staff, center_code=center_code, q=query or None, limit=PAGE_SIZE,
+    result = await tickets_queue.list_queue(db, staff=staff, center_code=center_code, q=query or None, limit=PAGE_SIZE,
                                       offset=(page - 1) * PAGE_SIZE, now=now, **filters)
     counts = {}
     for name in COUNTED_VIEWS:
         if name == view:
             counts[name] = result.total
         else:
-            counts[name] = (await tickets.list_queue(db, staff=staff, center_code=center_code, q=query or None,
+            counts[name] = (await tickets_queue.list_queue(db, staff=staff, center_code=center_code, q=query or None,
                                                      limit=1, now=now, **VIEWS[name][1])).total
     pages = max(1, -(-result.total // PAGE_SIZE))
 
@@ -70,11 +72,11 @@ async def queue(request: Request, db: ConsoleDB, user: CurrentUser, view: str = 
     return render(request, "queue.html", result=result, items=result.items, view=view, views=VIEWS, counts=counts,
                   q=query, center_code=center_code, centers=centers, page=page, pages=pages,
                   window=page_window(page, pages), link=link, now=now,
-                  overdue_ids={i.ticket.id for i in result.items if tickets.is_overdue(i.ticket, now)})
+                  overdue_ids={i.ticket.id for i in result.items if tickets_base.is_overdue(i.ticket, now)})
 
 
 async def _detail(request: Request, db, ticket_id: int):
-    return await tickets.get_ticket_detail(db, staff=_staff(request), ticket_id=ticket_id)
+    return await tickets_queue.get_ticket_detail(db, staff=_staff(request), ticket_id=ticket_id)
 
 
 @router.get("/console/tickets/{ticket_id}")
@@ -86,7 +88,7 @@ async def ticket_page(request: Request, db: ConsoleDB, user: CurrentUser, ticket
     proposed = await service.faq_candidate_message_ids(db, ticket.id)
     now = utcnow()
     return render(request, "ticket.html", d=detail, t=ticket, canned=canned, centers=centers, proposed=proposed,
-                  event_labels=EVENT_LABELS, now=now, overdue=tickets.is_overdue(ticket, now),
+                  event_labels=EVENT_LABELS, now=now, overdue=tickets_base.is_overdue(ticket, now),
                   centre_names={c.code: c.name for c in await list_centers(db)})
 
 
@@ -96,14 +98,14 @@ def _back(ticket_id: int) -> str:
 
 @router.post("/console/tickets/{ticket_id}/claim")
 async def claim(request: Request, db: ConsoleDB, user: PostUser, ticket_id: int) -> Response:
-    ticket = await tickets.claim_ticket(db, staff=_staff(request), ticket_id=ticket_id, via="console")
+    ticket = await tickets_staff_actions.claim_ticket(db, staff=_staff(request), ticket_id=ticket_id, via="console")
     return redirect(request, _back(ticket_id), f"{ticket.number} 문의를 담당합니다.")
 
 
 @router.post("/console/tickets/{ticket_id}/reply")
 async def reply(request: Request, db: ConsoleDB, user: PostUser, ticket_id: int,
                 body: Annotated[str, Form(max_length=20000)] = "") -> Response:
-    ticket, _ = await tickets.reply_to_ticket(db, staff=_staff(request), ticket_id=ticket_id, body=body,
+    ticket, _ = await tickets_staff_actions.reply_to_ticket(db, staff=_staff(request), ticket_id=ticket_id, body=body,
                                               via="console")
     return redirect(request, _back(ticket_id) + "#thread",
                     f"답변을 보냈습니다. {ticket.number} 문의자의 텔레그램 대화방으로 전달됩니다.")
@@ -114,8 +116,8 @@ async def transfer(request: Request, db: ConsoleDB, user: PostUser, ticket_id: i
                    center: Annotated[str, Form(max_length=32)] = "",
                    reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     settings = request.app.state.settings
-    ticket = await tickets.transfer_ticket(db, staff=_staff(request), ticket_id=ticket_id, center_code=center,
-                                           reason=reason, policy=tickets.policy_from_settings(settings))
+    ticket = await tickets_staff_actions.transfer_ticket(db, staff=_staff(request), ticket_id=ticket_id, center_code=center,
+                                           reason=reason, policy=tickets_base.policy_from_settings(settings))
     if not user.is_admin and ticket.center_id != user.center_id:
         # The ticket left this agent's centre: its page is no longer theirs to see.
         return redirect(request, "/console/queue", f"{ticket.number} 문의를 이관했습니다.")
@@ -125,7 +127,7 @@ async def transfer(request: Request, db: ConsoleDB, user: PostUser, ticket_id: i
 @router.post("/console/tickets/{ticket_id}/resolve")
 async def resolve(request: Request, db: ConsoleDB, user: PostUser, ticket_id: int,
                   note: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    ticket = await tickets.resolve_ticket(db, staff=_staff(request), ticket_id=ticket_id, note=note or None,
+    ticket = await tickets_staff_actions.resolve_ticket(db, staff=_staff(request), ticket_id=ticket_id, note=note or None,
                                           via="console")
     return redirect(request, _back(ticket_id),
                     f"{ticket.number} 문의를 해결 처리했습니다. 문의자에게 만족도 평가를 요청합니다.")
@@ -135,8 +137,8 @@ async def resolve(request: Request, db: ConsoleDB, user: PostUser, ticket_id: in
 async def reopen(request: Request, db: ConsoleDB, user: PostUser, ticket_id: int,
                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     settings = request.app.state.settings
-    ticket = await tickets.reopen_ticket(db, staff=_staff(request), ticket_id=ticket_id, reason=reason or None,
-                                         policy=tickets.policy_from_settings(settings), via="console")
+    ticket = await tickets_staff_actions.reopen_ticket(db, staff=_staff(request), ticket_id=ticket_id, reason=reason or None,
+                                         policy=tickets_base.policy_from_settings(settings), via="console")
     return redirect(request, _back(ticket_id), f"{ticket.number} 문의를 다시 열었습니다.")
 
 

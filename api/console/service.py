@@ -1,7 +1,7 @@
 """Console-specific operations: staff administration, centre settings, canned responses, FAQ candidates.
 
 Plain keyword-only async functions on an AsyncSession; they flush, the request commits. Ticket and
-knowledge-base rules live in ``api.tickets.service`` and the ``api.kb`` modules; nothing here repeats them.
+knowledge-base rules live in the ``api.tickets`` modules and the ``api.kb`` modules; nothing here repeats them.
 """
 
 from __future__ import annotations

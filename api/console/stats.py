@@ -20,7 +20,7 @@ from api.centers.models import Center, CenterClosure
 from api.kb.models import AskLog
 from api.sla import BusinessCalendar
 from api.tickets.models import Ticket
-from api.tickets.service import overdue_condition  # the queue's own definition
+from api.tickets.base import overdue_condition  # the queue's own definition
 
 KST = ZoneInfo("Asia/Seoul")
 OUTCOMES = ("answered", "clarify", "escalate")

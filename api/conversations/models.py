@@ -9,7 +9,9 @@ from api.db import Base, UTCDateTime, utcnow
 
 
 class Conversation(Base):
-    """Where an owner's chat is in a flow (e.g. the escalation questions), so any bot process can continue it."""
+    """Where an owner's chat is in its conversation (``api.conversations.state.ChatState`` as JSON). The row is
+    locked while an update of the chat is processed, so a chat's updates are handled one at a time, in order,
+    whichever API process receives them."""
 
     __tablename__ = "conversations"
 
@@ -19,14 +21,16 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class ProcessedUpdate(Base):
-    """A Telegram update already taken by a bot process: an update delivered twice is processed once."""
+class ChannelUpdate(Base):
+    """An update a channel delivered (a Telegram update id, a KakaoTalk request, a web chat message), recorded in
+    the transaction that processed it: an update delivered again is recognised and not processed twice.
+    ``replies`` holds the outbox ids it produced, for channels that answer in the response (a repeated request
+    gets the same answer)."""
 
-    __tablename__ = "telegram_updates"
+    __tablename__ = "channel_updates"
 
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    status: Mapped[str] = mapped_column(String(16), default="processing")
-    # Who holds a "processing" claim (a bot process's token): the same claimer asking again gets it again.
-    claimed_by: Mapped[str | None] = mapped_column(String(64))
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[list | None] = mapped_column(JSON)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -19,13 +19,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.db import check_storable, dialect_insert, utcnow, write_sessionmaker
 from api.errors import NotFound
 from api.kb.models import AskLog
+from api.privacy import ANONYMISED_TEXT
 from knowledge.matcher import MatchResult
 
 log = logging.getLogger(__name__)
@@ -189,3 +190,21 @@ async def set_feedback(session: AsyncSession, *, ask_log_id: int, helpful: bool)
     row.feedback = "up" if helpful else "down"
     await session.flush()
     return row
+
+
+async def set_picked(session: AsyncSession, *, ask_log_id: int, entry_id: str) -> None:
+    """The owner picked ``entry_id`` among the question's clarify candidates (a suggestion for that entry)."""
+    row = await session.get(AskLog, ask_log_id)
+    if row is None:
+        raise NotFound("해당 질문 기록을 찾을 수 없습니다.")
+    row.picked_entry_id = entry_id
+    await session.flush()
+
+
+async def forget_old_questions(session: AsyncSession, *, asked_before: dt.datetime) -> int:
+    """Retention: questions asked before ``asked_before`` lose their text and their chat."""
+    result = await session.execute(
+        update(AskLog).where(AskLog.created_at < asked_before, AskLog.text != ANONYMISED_TEXT)
+        .values(text=ANONYMISED_TEXT, chat_id=None).execution_options(synchronize_session=False))
+    return result.rowcount
+

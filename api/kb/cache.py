@@ -13,9 +13,12 @@ the previous matcher. ``warm_up`` builds it at startup so the first question is 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +31,16 @@ from knowledge.matcher import Matcher
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 3.0
+T = TypeVar("T")
+
+# Matching holds the GIL nearly all the time (Kiwi's analysis included), so more threads would not match faster;
+# one thread keeps the event loop free and costs one thread's memory, not a pool's.
+MATCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher")
+
+
+async def in_match_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` (matching, or anything that matches) on the matching thread, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(MATCH_THREAD, functools.partial(function, *args, **kwargs))
 
 class MatcherCache:
     def __init__(self, *, check_interval: float = CHECK_INTERVAL) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -17,16 +14,12 @@ from api.kb import entries as kb_entries
 from api.kb import preview as kb_preview
 from api.kb import synonyms as kb_synonyms
 from api.kb import unanswered as kb_unanswered
-from api.kb.cache import get_cache
+from api.kb.cache import get_cache, in_match_thread
 from api.kb.ratelimit import SlidingWindowLimiter
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
                             EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
                             RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
-
-# Matching holds the GIL nearly all the time (Kiwi's analysis included), so more threads would not match faster;
-# one thread keeps the event loop free and costs one thread's memory, not a pool's.
-_MATCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher")
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
@@ -87,8 +80,7 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     today = kb_entries.kst_today()
     result = matcher.cached(text, today=today)
     if result is None:  # analyse off the event loop
-        result = await asyncio.get_running_loop().run_in_executor(
-            _MATCH_THREAD, functools.partial(matcher.match, text, today=today))
+        result = await in_match_thread(matcher.match, text, today=today)
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)

@@ -77,6 +77,7 @@ class AskLog(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     candidates: Mapped[list[dict]] = mapped_column(JSON, default=list)
     feedback: Mapped[str | None] = mapped_column(String(8))
+    picked_entry_id: Mapped[str | None] = mapped_column(String(100))  # a clarify candidate the owner chose
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     # The bot's Idempotency-Key: a question retried after a timeout is logged (and answered) once.
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -1,18 +1,26 @@
-"""The drain side of the outbox: the bot leases due messages, sends them, and reports each one sent or failed.
+"""The drain side of the outbox: an adapter leases due messages of its channel, delivers them, and reports each one
+sent or failed.
 
 Guarantees:
-- a message is leased by one bot process at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a guarded
+- a message is leased by one adapter process at a time (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, a guarded
   update everywhere); a lease that runs out (its process died) makes the message due again;
-- messages to one chat go out in order: only the oldest pending message of a chat is ever leased;
-- a group chat (negative id) gets at most ``GROUP_SENDS_PER_MINUTE`` messages a minute (Telegram's limit);
-- a failure is retried with exponential backoff, or after Telegram's ``retry_after`` (which does not count as an
-  attempt); after ``MAX_ATTEMPTS`` or a permanent refusal (bot blocked, chat gone) the message is ``failed``;
+- messages to one chat go out in order: only a chat's oldest pending messages are leased, and only while none of
+  them is leased by someone else (a chat's messages leased together are delivered one after another by the one
+  holder, which stops at the first failure);
+- a Telegram group chat (negative id) gets at most ``GROUP_SENDS_PER_MINUTE`` messages a minute (Telegram's limit);
+- a failure is retried with exponential backoff, or after the channel's ``retry_after`` (which does not count as
+  an attempt); after ``MAX_ATTEMPTS`` or a permanent refusal (bot blocked, chat gone) the message is ``failed``;
 - reporting "sent" twice is harmless, and a message once sent is never leased again.
+
+The one window no protocol closes: the channel accepted a message and its adapter died before reporting it. The
+lease then runs out and the message is sent again. Adapters report each accepted message at once (one local round
+trip), which keeps the window that small.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,8 +28,8 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from api.contract import TELEGRAM, OutboxRecord, keyboard_from_json
 from api.db import utcnow
-from api.errors import Conflict, NotFound
 from api.outbox.models import OutboxMessage
 
 MAX_ATTEMPTS = 15
@@ -30,27 +38,7 @@ BACKOFF_CAP_SECONDS = 15 * 60
 GROUP_SENDS_PER_MINUTE = 20
 MAX_LEASE_SECONDS = 300
 MAX_ERROR_LENGTH = 1000
-# Chat ids from 2**53 up are local chats (``hotline chat`` in a terminal): Telegram ids never get there, so the
-# Telegram bot leaves them alone and the terminal drains its own chat.
-LOCAL_CHAT_MIN = 2**53
-
-
-class LeaseLost(Conflict):
-    code = "lease_lost"
-    detail = "이 메시지의 발송 권한이 만료되었거나 다른 프로세스가 가져갔습니다."
-
-
-@dataclass(frozen=True)
-class Leased:
-    id: int
-    chat_id: int
-    text: str
-    buttons: list | None
-    kind: str
-    ticket_id: int | None
-    attempts: int
-    lease_token: str
-    lease_until: datetime
+MAX_PER_CHAT = 10  # a chat's messages leased at once
 
 
 def backoff(attempts: int) -> timedelta:
@@ -58,138 +46,205 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
 
 
-def is_local_chat(chat_id: int) -> bool:
-    return chat_id >= LOCAL_CHAT_MIN
+_COLUMNS = (OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address, OutboxMessage.chat_id,
+            OutboxMessage.text, OutboxMessage.kind, OutboxMessage.buttons, OutboxMessage.ticket_id,
+            OutboxMessage.reply_to)
 
 
-def _due_query(now: datetime, limit: int, chat_id: int | None):
+def _record(row, token: str | None) -> OutboxRecord:
+    return OutboxRecord(id=row.id, channel=row.channel, address=row.address, chat_id=row.chat_id, text=row.text,
+                        kind=row.kind, buttons=keyboard_from_json(row.buttons), ticket_id=row.ticket_id,
+                        reply_to=row.reply_to, lease_token=token)
+
+
+def _free(now: datetime):
+    return or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+
+
+def _heads_query(*, channel: str, now: datetime, limit: int, address: str | None):
+    """The due heads of chats: a chat's oldest pending message, due, leased by nobody."""
     earlier = aliased(OutboxMessage)
     recent = aliased(OutboxMessage)
     is_head_of_chat = ~exists().where(earlier.chat_id == OutboxMessage.chat_id, earlier.status == "pending",
                                       earlier.id < OutboxMessage.id)
-    sent_last_minute = (
-        select(func.count()).select_from(recent)
-        .where(recent.chat_id == OutboxMessage.chat_id, recent.status == "sent",
-               recent.sent_at > now - timedelta(minutes=1))
-        .scalar_subquery()
-    )
-    within_group_limit = or_(OutboxMessage.chat_id > 0, sent_last_minute < GROUP_SENDS_PER_MINUTE)
-    return (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-               or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-               is_head_of_chat, within_group_limit,
-               OutboxMessage.chat_id < LOCAL_CHAT_MIN if chat_id is None else OutboxMessage.chat_id == chat_id)
-        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(limit)
-    )
-
-
-async def lease_due(session: AsyncSession, *, limit: int = 20, lease_seconds: float = 60, chat_id: int | None = None,
-                    now: datetime | None = None) -> list[Leased]:
-    """Lease up to ``limit`` due messages for ``lease_seconds``; each leased row gets a fresh token.
-
-    Without ``chat_id``: every chat Telegram can reach (not local chats); with it: only that chat."""
-    now = now or utcnow()
-    lease_seconds = min(max(lease_seconds, 1), MAX_LEASE_SECONDS)
-    query = _due_query(now, limit, chat_id)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
-    ids = list((await session.scalars(query)).all())
-    leased: list[Leased] = []
-    lease_until = now + timedelta(seconds=lease_seconds)
-    for message_id in ids:
-        token = secrets.token_hex(16)
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-            .values(lease_token=token, lease_until=lease_until)
-            .execution_options(synchronize_session=False)
+    conditions = [OutboxMessage.channel == channel, OutboxMessage.status == "pending",
+                  OutboxMessage.next_attempt_at <= now, _free(now), is_head_of_chat]
+    if address is not None:
+        conditions.append(OutboxMessage.address == address)
+    if channel == TELEGRAM:
+        sent_last_minute = (
+            select(func.count()).select_from(recent)
+            .where(recent.chat_id == OutboxMessage.chat_id, recent.status == "sent",
+                   recent.sent_at > now - timedelta(minutes=1))
+            .scalar_subquery()
         )
-        if result.rowcount != 1:
-            continue  # another process took it between our select and our update
-        row = (await session.execute(
-            select(OutboxMessage.chat_id, OutboxMessage.text, OutboxMessage.buttons, OutboxMessage.kind,
-                   OutboxMessage.ticket_id, OutboxMessage.attempts).where(OutboxMessage.id == message_id)
-        )).one()
-        leased.append(Leased(id=message_id, chat_id=row.chat_id, text=row.text, buttons=row.buttons, kind=row.kind,
-                             ticket_id=row.ticket_id, attempts=row.attempts, lease_token=token,
-                             lease_until=lease_until))
-    return leased
+        conditions.append(or_(OutboxMessage.chat_id > 0, sent_last_minute < GROUP_SENDS_PER_MINUTE))
+    return select(OutboxMessage.id).where(*conditions).order_by(OutboxMessage.next_attempt_at,
+                                                                OutboxMessage.id).limit(limit)
 
 
-async def _get(session: AsyncSession, message_id: int) -> OutboxMessage:
-    message = await session.get(OutboxMessage, message_id, populate_existing=True)
-    if message is None:
-        raise NotFound("발송 대기 메시지를 찾을 수 없습니다.", code="outbox_not_found")
-    return message
-
-
-async def mark_sent(session: AsyncSession, *, message_id: int, telegram_message_id: int | None,
-                    now: datetime | None = None) -> OutboxMessage:
-    """Record that Telegram accepted the message. Idempotent; accepted even after the lease ran out,
-    because the message did go out (a sent message must never be sent again)."""
-    now = now or utcnow()
-    message = await _get(session, message_id)
-    if message.status == "sent":
-        return message
-    # Whatever the lease says (expired, taken over, or given up as failed), Telegram took the message: it is sent,
-    # and recording that now stops any other holder from sending it again or reporting it failed.
-    message.status = "sent"
-    message.sent_at = now
-    message.telegram_message_id = telegram_message_id
-    message.lease_token = None
-    message.lease_until = None
-    message.last_error = None
-    await session.flush()
-    return message
-
-
-async def mark_failed(session: AsyncSession, *, message_id: int, lease_token: str, error: str,
-                      retry_after: float | None = None, permanent: bool = False,
-                      now: datetime | None = None) -> OutboxMessage:
-    """Record a failed send: retried after Telegram's ``retry_after`` (not an attempt), after a backoff, or given
-    up (``permanent``, or too many attempts). 409 when the caller's lease is no longer the message's lease."""
-    now = now or utcnow()
-    message = await _get(session, message_id)
-    if message.status == "sent":
-        return message  # another process delivered it; nothing to retry
-    if message.status != "pending" or message.lease_token != lease_token:
-        raise LeaseLost()
-    message.last_error = (error or "")[:MAX_ERROR_LENGTH]
-    message.lease_token = None
-    message.lease_until = None
-    if retry_after is not None and not permanent:
-        message.next_attempt_at = now + timedelta(seconds=max(float(retry_after), 0.0))
-    else:
-        message.attempts += 1
-        if permanent or message.attempts >= MAX_ATTEMPTS:
-            message.status = "failed"
-        else:
-            message.next_attempt_at = now + backoff(message.attempts)
-    await session.flush()
-    return message
-
-
-async def release(session: AsyncSession, *, message_id: int, lease_token: str, delay_seconds: float = 0,
-                  now: datetime | None = None) -> None:
-    """Give a leased message back unsent (e.g. the bot is shutting down); it is due again after ``delay_seconds``."""
-    now = now or utcnow()
+async def _take(session: AsyncSession, ids: Sequence[int], *, now: datetime, lease_seconds: float) -> list[OutboxRecord]:
+    """Lease ``ids`` (those still free), one token for the lot; the records in id order."""
+    if not ids:
+        return []
+    token = secrets.token_hex(16)
+    until = now + timedelta(seconds=min(max(lease_seconds, 1), MAX_LEASE_SECONDS))
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-               OutboxMessage.lease_token == lease_token)
-        .values(lease_token=None, lease_until=None, next_attempt_at=now + timedelta(seconds=max(delay_seconds, 0)))
-        .execution_options(synchronize_session=False)
-    )
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", _free(now))
+        .values(lease_token=token, lease_until=until)
+        .execution_options(synchronize_session=False))
+    rows = (await session.execute(select(*_COLUMNS).where(OutboxMessage.id.in_(ids),
+                                                          OutboxMessage.lease_token == token)
+                                  .order_by(OutboxMessage.id))).all()
+    return [_record(row, token) for row in rows]
 
 
-async def ticket_for_post(session: AsyncSession, *, chat_id: int, telegram_message_id: int) -> int | None:
-    """The ticket a message the bot posted in a chat (e.g. a centre's staff group) was about, if any."""
+async def lease_due(session: AsyncSession, *, channel: str, limit: int = 20, lease_seconds: float = 60,
+                    address: str | None = None, now: datetime | None = None) -> list[OutboxRecord]:
+    """Lease the due messages of up to ``limit`` chats of ``channel`` (only ``address``'s, when given): each chat's
+    oldest pending messages in order, up to the first one not due yet. One token covers the lot."""
+    now = now or utcnow()
+    heads = _heads_query(channel=channel, now=now, limit=limit, address=address)
+    if session.get_bind().dialect.name == "postgresql":
+        heads = heads.with_for_update(skip_locked=True, of=OutboxMessage)
+    head_ids = list((await session.scalars(heads)).all())
+    if not head_ids:
+        return []
+    chats = (await session.execute(select(OutboxMessage.chat_id, OutboxMessage.id)
+                                   .where(OutboxMessage.id.in_(head_ids)))).all()
+    followers = (await session.execute(
+        select(OutboxMessage.chat_id, OutboxMessage.id, OutboxMessage.next_attempt_at)
+        .where(OutboxMessage.chat_id.in_({c for c, _ in chats}), OutboxMessage.status == "pending",
+               OutboxMessage.id.not_in(head_ids))
+        .order_by(OutboxMessage.id))).all()
+    wanted = list(head_ids)
+    counts = {chat: 1 for chat, _ in chats}
+    stopped: set[int] = set()
+    head_of = dict(chats)
+    for chat, message_id, due in followers:
+        if chat in stopped or message_id < head_of[chat]:
+            continue
+        if due > now or counts[chat] >= MAX_PER_CHAT:
+            stopped.add(chat)
+            continue
+        counts[chat] += 1
+        wanted.append(message_id)
+    return await _take(session, sorted(wanted), now=now, lease_seconds=lease_seconds)
+
+
+async def lease_new(session: AsyncSession, *, ids: Sequence[int], lease_seconds: float,
+                    now: datetime | None = None) -> list[OutboxRecord]:
+    """Lease messages just queued (by processing an update) to the caller, so it delivers them without another
+    round trip: those of chats with no earlier pending message (the others wait their turn in the outbox)."""
+    if not ids:
+        return []
+    now = now or utcnow()
+    earlier = aliased(OutboxMessage)
+    blocked = set((await session.scalars(
+        select(OutboxMessage.chat_id).where(OutboxMessage.id.in_(ids), exists().where(
+            earlier.chat_id == OutboxMessage.chat_id, earlier.status == "pending", earlier.id < min(ids),
+        )))).all())
+    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.chat_id)
+                                  .where(OutboxMessage.id.in_(ids)))).all()
+    return await _take(session, [i for i, chat in rows if chat not in blocked], now=now, lease_seconds=lease_seconds)
+
+
+async def hand_over(session: AsyncSession, *, ids: Sequence[int], now: datetime | None = None) -> list[OutboxRecord]:
+    """Messages answered in the response itself (channels that reply synchronously): recorded sent now, and
+    returned in order. A request repeated after its response was lost gets the same records (``records``)."""
+    if ids:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                              .values(status="sent", sent_at=now or utcnow())
+                              .execution_options(synchronize_session=False))
+    return await records(session, ids=ids)
+
+
+async def records(session: AsyncSession, *, ids: Sequence[int]) -> list[OutboxRecord]:
+    """The outbox records of ``ids``, in id order (no lease)."""
+    if not ids:
+        return []
+    rows = (await session.execute(select(*_COLUMNS).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))).all()
+    return [_record(row, None) for row in rows]
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: int
+    channel_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    id: int
+    lease_token: str
+    error: str = ""
+    retry_after: float | None = None
+    permanent: bool = False
+
+
+@dataclass(frozen=True)
+class Released:
+    id: int
+    lease_token: str
+    delay_seconds: float = 0
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    sent: int
+    failed: int
+    released: int
+    lease_lost: list[int]  # failures reported by a holder whose lease was gone (nothing recorded)
+
+
+async def report(session: AsyncSession, *, sent: Sequence[Sent] = (), failed: Sequence[Failed] = (),
+                 released: Sequence[Released] = (), now: datetime | None = None) -> ReportOutcome:
+    """Record what an adapter did with its leased messages, in one transaction.
+
+    ``sent`` is recorded whatever the lease says (the message did go out, and a sent message must never be
+    sent again); a failure or a release counts only while the reporter still holds the lease."""
+    now = now or utcnow()
+    for s in sent:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == s.id, OutboxMessage.status != "sent")
+            .values(status="sent", sent_at=now, channel_message_id=s.channel_message_id, lease_token=None,
+                    lease_until=None, last_error=None)
+            .execution_options(synchronize_session=False))
+    lost = []
+    for f in failed:
+        message = await session.get(OutboxMessage, f.id, populate_existing=True)
+        if message is None or message.status == "sent":
+            continue
+        if message.status != "pending" or message.lease_token != f.lease_token:
+            lost.append(f.id)
+            continue
+        message.last_error = (f.error or "")[:MAX_ERROR_LENGTH]
+        message.lease_token = None
+        message.lease_until = None
+        if f.retry_after is not None and not f.permanent:
+            message.next_attempt_at = now + timedelta(seconds=max(float(f.retry_after), 0.0))
+        else:
+            message.attempts += 1
+            if f.permanent or message.attempts >= MAX_ATTEMPTS:
+                message.status = "failed"
+            else:
+                message.next_attempt_at = now + backoff(message.attempts)
+    for r in released:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == r.id, OutboxMessage.status == "pending", OutboxMessage.lease_token == r.lease_token)
+            .values(lease_token=None, lease_until=None, next_attempt_at=now + timedelta(seconds=max(r.delay_seconds, 0)))
+            .execution_options(synchronize_session=False))
+    await session.flush()
+    return ReportOutcome(sent=len(sent), failed=len(failed) - len(lost), released=len(released), lease_lost=lost)
+
+
+async def ticket_for_post(session: AsyncSession, *, chat_id: int, message_id: int) -> int | None:
+    """The ticket a message posted to a chat (e.g. a centre's staff group) was about, if any."""
     return await session.scalar(
         select(OutboxMessage.ticket_id)
-        .where(and_(OutboxMessage.chat_id == chat_id, OutboxMessage.telegram_message_id == telegram_message_id,
+        .where(and_(OutboxMessage.chat_id == chat_id, OutboxMessage.channel_message_id == message_id,
                     OutboxMessage.ticket_id.is_not(None)))
         .limit(1)
     )

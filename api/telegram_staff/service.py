@@ -1,10 +1,11 @@
 """Linking Telegram to the hotline: a staff member's Telegram account, and a centre's Telegram staff group.
 
 A staff member gets a short-lived link code (console or API), then sends ``/link <code>`` to the bot in a private
-chat; the bot relays it with the sender's Telegram user id. The code is stateless: the staff id, an expiry and an
+chat (the update reaches ``api.telegram_staff.group`` with the sender's Telegram user id). The code is stateless: the staff id, an expiry and an
 HMAC over them (keyed with the service's secret key, bound to the member's current Telegram link and password
 stamp), so it works once and dies with a password change. A linked staff member then types ``/link`` in their
-centre's group (an admin: ``/link <centre code>``) to make it the centre's staff group.
+centre's group (an admin: ``/link <centre code>``) to make it the centre's staff group; only an admin re-points
+a centre that already has a group.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ async def staff_by_telegram(session: AsyncSession, telegram_user_id: int) -> Sta
 async def link_group(session: AsyncSession, *, telegram_user_id: int, chat_id: int,
                      center_code: str | None = None) -> Center:
     """Make ``chat_id`` (a Telegram group) the staff group of a centre: an agent's own centre, or the centre an
-    admin names. A group serves one centre; moving a group linked to another centre takes an admin."""
+    admin names. A group serves one centre; moving a group linked to another centre, or pointing a centre that
+    has a group at another one, takes an admin (a staff member's link alone must not redirect a centre's
+    notices)."""
     if chat_id >= 0:
         raise Unprocessable("상담방 연결은 텔레그램 그룹에서만 할 수 있습니다.", code="not_a_group")
     staff = await staff_by_telegram(session, telegram_user_id)
@@ -107,6 +110,9 @@ async def link_group(session: AsyncSession, *, telegram_user_id: int, chat_id: i
     current = await session.scalar(select(Center).where(Center.telegram_chat_id == chat_id))
     if current is not None and current.id == center.id:
         return center
+    if staff.role != "admin" and center.telegram_chat_id is not None:
+        raise Conflict(f"{center.name}에는 이미 다른 상담방이 연결되어 있습니다. 상담방을 바꾸려면 관리자에게 요청해 주세요.",
+                       code="group_repoint_needs_admin")
     if current is not None:
         if staff.role != "admin":
             raise Conflict(f"이 대화방은 이미 {current.name} 상담방으로 연결되어 있습니다. 관리자에게 문의해 주세요.",
@@ -114,18 +120,5 @@ async def link_group(session: AsyncSession, *, telegram_user_id: int, chat_id: i
         current.telegram_chat_id = None
         await session.flush()
     center.telegram_chat_id = chat_id
-    await session.flush()
-    return center
-
-
-async def unlink_group(session: AsyncSession, *, telegram_user_id: int, chat_id: int) -> Center | None:
-    """Stop posting to ``chat_id``: by an agent of the centre it serves, or an admin."""
-    staff = await staff_by_telegram(session, telegram_user_id)
-    center = await session.scalar(select(Center).where(Center.telegram_chat_id == chat_id))
-    if center is None:
-        return None
-    if staff.role != "admin" and staff.center_id != center.id:
-        raise Forbidden("소속 센터의 상담방만 연결을 해제할 수 있습니다.")
-    center.telegram_chat_id = None
     await session.flush()
     return center

@@ -9,7 +9,7 @@ from api.db import Base, BigIntPK, UTCDateTime, utcnow
 
 STATUSES = ("open", "assigned", "resolved")
 
-# Partial-index predicates. Queries must spell them the same way (see api.tickets.service) so that the
+# Partial-index predicates. Queries must spell them the same way (see api.tickets.base) so that the
 # planner can use the indexes: the active queue is a small part of the table once tickets pile up.
 ACTIVE_PREDICATE = "status <> 'resolved'"
 UNANSWERED_PREDICATE = "status <> 'resolved' AND first_responded_at IS NULL AND overdue_at IS NULL"

@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field
 
 from api.companies.validation import format_business_number
-from api.tickets import service, texts
+from api.tickets import texts
+from api.tickets import base as tickets_base
+from api.tickets import queue as tickets_queue
 from api.tickets.models import Ticket
 
 # Telegram chat ids and database ids are 64-bit; anything outside is refused as input (422), never a 500.
@@ -54,14 +56,8 @@ class ReopenIn(BaseModel):
     reason: str | None = Field(default=None, max_length=10_000)
 
 
-class OwnerMessageIn(BaseModel):
-    text: str | None = Field(default=None, max_length=100_000)
-    attachment: dict[str, Any] | None = Field(default=None, description="e.g. {\"type\": \"photo\", \"file_id\": …}")
 
 
-class RatingIn(BaseModel):
-    rating: int = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=10_000)
 
 
 class CenterRef(BaseModel):
@@ -116,7 +112,7 @@ class TicketOut(BaseModel):
                    updated_at=ticket.updated_at, first_response_due=ticket.first_response_due,
                    resolution_due=ticket.resolution_due, first_responded_at=ticket.first_responded_at,
                    resolved_at=ticket.resolved_at, overdue_at=ticket.overdue_at,
-                   overdue=service.is_overdue(ticket, now), rating=ticket.rating, **extra)
+                   overdue=tickets_base.is_overdue(ticket, now), rating=ticket.rating, **extra)
 
 
 class TicketCreatedOut(TicketOut):
@@ -182,7 +178,7 @@ class TicketDetailOut(TicketOut):
     events: list[EventOut]
 
     @classmethod
-    def of_detail(cls, d: service.TicketDetail, *, now: datetime) -> "TicketDetailOut":
+    def of_detail(cls, d: tickets_queue.TicketDetail, *, now: datetime) -> "TicketDetailOut":
         t = d.ticket
 
         def ref(staff_id: int | None) -> StaffRef | None:
@@ -211,34 +207,4 @@ class ReplyOut(BaseModel):
     ticket: TicketOut
 
 
-class OwnerTicketOut(BaseModel):
-    """What the bot shows an owner about one of their tickets."""
 
-    id: int
-    number: str
-    status: str
-    status_label: str
-    center: CenterRef
-    excerpt: str
-    created_at: Utc
-    first_response_due: Utc
-    first_responded_at: Utc | None
-    resolved_at: Utc | None
-    promise: str | None = Field(description="when a person will answer, in Korean, while waiting for one")
-    rating: int | None
-    rating_comment: str | None
-
-    @classmethod
-    def of(cls, ticket: Ticket, center, promise: str | None = None) -> "OwnerTicketOut":
-        return cls(id=ticket.id, number=ticket.number, status=ticket.status,
-                   status_label=texts.STATUS_LABELS[ticket.status],
-                   center=CenterRef(code=center.code, name=center.name, phone=center.phone),
-                   excerpt=texts.excerpt(ticket.text), created_at=ticket.created_at,
-                   first_response_due=ticket.first_response_due, first_responded_at=ticket.first_responded_at,
-                   resolved_at=ticket.resolved_at, promise=promise, rating=ticket.rating,
-                   rating_comment=ticket.rating_comment)
-
-
-class OwnerMessageOut(BaseModel):
-    message_id: int
-    ticket: OwnerTicketOut

@@ -1,73 +1,31 @@
-"""What owners and staff read about tickets (Korean), and the inline buttons that go with it.
-
-Kept apart from the rules so the wording can be reviewed in one place. Every function is pure.
-"""
+"""What centre staff read about tickets (Korean), and the button that goes with it. Owners' wording is in
+``api.conversations.texts``. Kept apart from the rules so the wording can be reviewed in one place; pure."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from api.companies.validation import format_business_number
-from api.sla import BusinessCalendar, describe_due, describe_hours
+from api.contract import Button, Claim, Keyboard, encode
+from api.conversations.texts import excerpt as _excerpt
+from api.conversations.texts import local_time
 
-SEOUL = ZoneInfo("Asia/Seoul")
-_WEEKDAYS = "월화수목금토일"
 EXCERPT_CHARS = 120
 NOTICE_TEXT_CHARS = 1500
 
 STATUS_LABELS = {"open": "접수됨 (담당자 배정 전)", "assigned": "담당자 확인 중", "resolved": "답변 완료"}
 
 
-def local_time(dt: datetime) -> str:
-    """``"11월 25일(수) 13:00"`` in Seoul time."""
-    local = dt.astimezone(SEOUL)
-    return f"{local.month}월 {local.day}일({_WEEKDAYS[local.weekday()]}) {local:%H:%M}"
-
-
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return _excerpt(text, limit)
 
 
 def _clip(text: str, limit: int = NOTICE_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def claim_button(ticket_id: int) -> list[list[dict[str, str]]]:
-    return [[{"text": "담당하기", "callback_data": f"claim:{ticket_id}"}]]
-
-
-def rating_buttons(ticket_id: int) -> list[list[dict[str, str]]]:
-    return [[{"text": f"{n}점", "callback_data": f"rate:{ticket_id}:{n}"} for n in range(1, 6)]]
-
-
-def acknowledgement(*, number: str, center_name: str, first_response_due: datetime, now: datetime,
-                    calendar: BusinessCalendar, duplicate: bool = False, answered: bool = False) -> str:
-    """The owner's receipt: ticket number, centre and, in plain Korean, when a person will answer."""
-    head = "이미 접수된 문의입니다." if duplicate else "문의가 접수되었습니다."
-    lines = [f"{head} (접수번호 {number})", f"담당 센터: {center_name}"]
-    if answered:
-        lines.append("담당자가 이미 답변을 보냈습니다. 위의 답변을 확인해 주세요.")
-    else:
-        lines.append(f"담당자가 {describe_due(first_response_due, now, calendar)} 답변드릴게요.")
-    lines.append(f"(상담 시간: {describe_hours(calendar)})")
-    return "\n".join(lines)
-
-
-def owner_reply(*, center_name: str, number: str, body: str) -> str:
-    return f"[{center_name} 답변] 접수번호 {number}\n\n{body}"
-
-
-def owner_transferred(*, number: str, center_name: str, promise: str) -> str:
-    return (f"[안내] 문의(접수번호 {number})를 {center_name}에서 이어서 담당하게 되었습니다.\n"
-            f"담당자가 {promise} 답변드릴게요.")
-
-
-def rating_request(*, center_name: str, number: str) -> str:
-    return (f"[{center_name}] 문의(접수번호 {number})가 답변 완료로 처리되었습니다.\n"
-            "답변이 도움이 되셨나요? 1점(불만족)부터 5점(매우 만족)까지 눌러 평가해 주세요.\n"
-            "더 궁금한 점이 있으면 언제든 다시 질문해 주세요.")
+def claim_keyboard(ticket_id: int) -> Keyboard:
+    return ((Button(text="담당하기", data=encode(Claim(ticket_id))),),)
 
 
 def _company_line(company_name: str | None, business_number: str | None) -> str | None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.kb import entries as kb_entries
 from api.kb.models import AskLog
 from api.staff.models import Staff
-from api.tickets import service as tickets
+from api.tickets import owner_actions as tickets_owner_actions
 from api.tickets.models import Ticket
 
 PASSWORD = "password-123"
@@ -106,7 +106,7 @@ async def make_ticket(db: AsyncSession, center: str = "seoul", *, chat_id: int =
         db.add(log)
         await db.flush()
         ask_log_id = log.id
-    created = await tickets.create_ticket(db, chat_id=chat_id, text=text, address=ADDRESSES[center],
+    created = await tickets_owner_actions.create_ticket(db, chat_id=chat_id, text=text, address=ADDRESSES[center],
                                           company_name=company_name, ask_log_id=ask_log_id, **kwargs)
     await db.commit()
     t = created.ticket

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 import api.models  # noqa: F401
 from api import migrate
 from api.db import Base, sync_url
-from api.tickets.scheduler import ANONYMISED_TEXT
+from api.privacy import ANONYMISED_TEXT
 from tests import dbutil
 
 

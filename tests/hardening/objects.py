@@ -19,7 +19,8 @@ from api.kb import entries as kb_entries
 from api.kb import synonyms as kb_synonyms
 from api.kb.models import AskLog
 from api.staff.models import Staff
-from api.tickets import service as tickets
+from api.tickets import owner_actions as tickets_owner_actions
+from api.tickets import staff_actions as tickets_staff_actions
 
 ADDRESS = {"seoul": "서울 금천구 가산동", "busan": "부산 사하구 신평동"}
 PASSWORD = "password-123"
@@ -78,13 +79,13 @@ async def new_ticket(db: AsyncSession, *, centre: str, admin: Staff, resolved: b
     """A ticket of ``centre``, optionally answered and/or resolved by ``admin``: (ticket id, owner chat id)."""
     n = fresh()
     chat_id = 8_100_000_000 + n
-    created = await tickets.create_ticket(db, chat_id=chat_id, text=f"스마트공장 구축 일정 문의 {n}번",
+    created = await tickets_owner_actions.create_ticket(db, chat_id=chat_id, text=f"스마트공장 구축 일정 문의 {n}번",
                                           address=ADDRESS[centre])
     ticket_id = created.ticket.id
     if replied:
-        await tickets.reply_to_ticket(db, staff=admin, ticket_id=ticket_id, body="일정은 센터로 문의해 주세요.")
+        await tickets_staff_actions.reply_to_ticket(db, staff=admin, ticket_id=ticket_id, body="일정은 센터로 문의해 주세요.")
     if resolved:
-        await tickets.resolve_ticket(db, staff=admin, ticket_id=ticket_id)
+        await tickets_staff_actions.resolve_ticket(db, staff=admin, ticket_id=ticket_id)
     return ticket_id, chat_id
 
 

@@ -22,16 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers.models import Center
-from api.conversations import service as conversations
+from api.chats.service import Recipient
 from api.db import utcnow
 from api.outbox import delivery
 from api.outbox.models import OutboxMessage
 from api.outbox.service import enqueue
 from api.staff.models import Staff
-from api.telegram_staff import service as telegram_staff
-from api.tickets.endpoints import ACTING_HEADER
 from api.tickets.models import Ticket, TicketEvent
-from tests.conftest import SECRET_KEY, SERVICE_TOKEN, bearer_for, make_settings
+from tests.conftest import SERVICE_TOKEN, bearer_for, make_settings
 from tests.hardening.objects import (ADDRESS, PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff,
                                      new_synonym, new_ticket, served_routes)
 
@@ -130,24 +128,11 @@ class World:
     async def leased(self) -> tuple[int, str]:
         """A message in the outbox, leased as the bot's drainer would; returns (outbox id, lease token)."""
         chat_id = 8_300_000_000 + fresh()
-        message = await enqueue(self.db, chat_id=chat_id, text="권한 시험 발송", kind="message")
-        (leased,) = await delivery.lease_due(self.db, chat_id=chat_id, limit=1)
+        message = await enqueue(self.db, to=Recipient.telegram(chat_id), text="권한 시험 발송", kind="message")
+        (leased,) = await delivery.lease_due(self.db, channel="telegram", address=str(chat_id), limit=1)
         await self.commit()
         assert leased.id == message.id
         return leased.id, leased.lease_token
-
-    async def claimed_update(self) -> int:
-        update_id = 9_100_000_000 + fresh()
-        await conversations.claim_update(self.db, update_id=update_id, claimer="authz")
-        await self.commit()
-        return update_id
-
-    async def linked_group(self, role: str = "agent_a") -> int:
-        chat_id = -1_009_000_000_000 - fresh()
-        await telegram_staff.link_group(self.db, telegram_user_id=self.members[role].telegram_user_id,
-                                        chat_id=chat_id)
-        await self.commit()
-        return chat_id
 
 
 Builder = Callable[[World, str], Awaitable[Call]]
@@ -251,52 +236,30 @@ async def _dismiss(w: World, role: str) -> Call:
     return Call("POST", "/api/v1/admin/kb/unanswered/dismiss", json={"ask_log_ids": [await w.ask_log()]})
 
 
-async def _get_conversation(w: World, role: str) -> Call:
-    return Call("GET", f"/api/v1/conversations/{8_400_000_000 + fresh()}")
+async def _telegram_updates(w: World, role: str) -> Call:
+    chat_id = 8_400_000_000 + fresh()
+    update = {"update_id": 9_100_000_000 + fresh(),
+              "message": {"message_id": 1, "date": 1_765_000_000, "text": "/help",
+                          "chat": {"id": chat_id, "type": "private"},
+                          "from": {"id": chat_id, "is_bot": False, "first_name": "권한"}}}
+    return Call("POST", "/api/v1/channels/telegram/updates", json={"updates": [update]})
 
 
-async def _save_conversation(w: World, role: str) -> Call:
-    return Call("PUT", f"/api/v1/conversations/{8_400_000_000 + fresh()}", json={"state": {"step": "idle"},
-                                                                                "version": 0})
-
-
-async def _claim_update(w: World, role: str) -> Call:
-    return Call("POST", f"/api/v1/telegram/updates/{9_100_000_000 + fresh()}/claim", json={"claimer": "authz"})
-
-
-async def _complete_update(w: World, role: str) -> Call:
-    return Call("POST", f"/api/v1/telegram/updates/{await w.claimed_update()}/done")
-
-
-async def _complete_updates(w: World, role: str) -> Call:
-    return Call("POST", "/api/v1/telegram/updates/done", json={"update_ids": [await w.claimed_update()]})
-
-
-async def _release_update(w: World, role: str) -> Call:
-    return Call("DELETE", f"/api/v1/telegram/updates/{await w.claimed_update()}/claim", params={"claimer": "authz"})
+async def _local_message(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/channels/local/messages",
+                json={"address": str(2**53 + fresh()), "key": f"authz-{fresh()}", "text": "/help"})
 
 
 async def _lease(w: World, role: str) -> Call:
-    return Call("POST", "/api/v1/outbox/lease", json={"limit": 5, "lease_seconds": 30})
+    return Call("POST", "/api/v1/outbox/lease", json={"channel": "telegram", "limit": 5, "lease_seconds": 30})
 
 
-async def _sent(w: World, role: str) -> Call:
-    message_id, _ = await w.leased()
-    return Call("POST", f"/api/v1/outbox/{message_id}/sent", json={"telegram_message_id": 42})
-
-
-async def _failed(w: World, role: str) -> Call:
-    message_id, token = await w.leased()
-    return Call("POST", f"/api/v1/outbox/{message_id}/failed", json={"lease_token": token, "error": "502"})
-
-
-async def _release(w: World, role: str) -> Call:
-    message_id, token = await w.leased()
-    return Call("POST", f"/api/v1/outbox/{message_id}/release", json={"lease_token": token})
-
-
-async def _posts(w: World, role: str) -> Call:
-    return Call("GET", "/api/v1/outbox/posts", params={"chat_id": -1_001_000_000_001, "message_id": 7})
+async def _report(w: World, role: str) -> Call:
+    sent_id, _ = await w.leased()
+    failed_id, token = await w.leased()
+    return Call("POST", "/api/v1/outbox/report", json={"sent": [{"id": sent_id, "message_id": 42}],
+                                                       "failed": [{"id": failed_id, "lease_token": token,
+                                                                   "error": "502"}]})
 
 
 async def _create_ticket(w: World, role: str) -> Call:
@@ -305,46 +268,12 @@ async def _create_ticket(w: World, role: str) -> Call:
                                                  "address": ADDRESS[CENTRE_A]})
 
 
-async def _chat_tickets(w: World, role: str) -> Call:
-    _, chat_id = await w.ticket()
-    return Call("GET", f"/api/v1/chats/{chat_id}/tickets")
-
-
-async def _owner_message(w: World, role: str) -> Call:
-    _, chat_id = await w.ticket()
-    return Call("POST", f"/api/v1/chats/{chat_id}/messages", json={"text": "추가로 여쭤볼 것이 있습니다."})
-
-
-async def _rate(w: World, role: str) -> Call:
-    ticket_id, chat_id = await w.ticket(resolved=True)
-    return Call("POST", f"/api/v1/chats/{chat_id}/tickets/{ticket_id}/rating", json={"rating": 5})
-
-
 def on_ticket(action: str, body: dict | None = None, *, resolved: bool = False) -> Builder:
     async def build(w: World, role: str) -> Call:
         ticket_id, _ = await w.ticket(CENTRE_A, resolved=resolved)
         return Call("GET" if action == "" else "POST", f"/api/v1/tickets/{ticket_id}{action}", json=body)
 
     return build
-
-
-async def _staff_link(w: World, role: str) -> Call:
-    target = await w.staff("agent", CENTRE_A)
-    code = telegram_staff.make_link_code(await w.db.get(Staff, target.id), secret=SECRET_KEY).code
-    return Call("POST", "/api/v1/telegram/staff-links", json={"telegram_user_id": 6_600_000_000 + fresh(),
-                                                              "code": code})
-
-
-async def _group_link(w: World, role: str) -> Call:
-    return Call("POST", "/api/v1/telegram/group-links",
-                json={"telegram_user_id": w.members["agent_a"].telegram_user_id,
-                      "chat_id": -1_009_000_000_000 - fresh()})
-
-
-async def _group_unlink(w: World, role: str) -> Call:
-    chat_id = await w.linked_group()
-    return Call("DELETE", f"/api/v1/telegram/group-links/{chat_id}",
-                params={"telegram_user_id": w.members["agent_a"].telegram_user_id})
 
 
 MATRIX: dict[str, Rule] = {
@@ -381,25 +310,12 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/admin/kb/unanswered/add-paraphrases": Rule(ADMIN, _add_paraphrases),
     "POST /api/v1/admin/kb/unanswered/draft": Rule(ADMIN, _draft),
     "POST /api/v1/admin/kb/unanswered/dismiss": Rule(ADMIN, _dismiss, 204),
-    # the bot's own plumbing: the service token only
-    "GET /api/v1/conversations/{chat_id}": Rule(BOT, _get_conversation),
-    "PUT /api/v1/conversations/{chat_id}": Rule(BOT, _save_conversation),
-    "POST /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _claim_update),
-    "POST /api/v1/telegram/updates/{update_id}/done": Rule(BOT, _complete_update),
-    "POST /api/v1/telegram/updates/done": Rule(BOT, _complete_updates, 204),
-    "DELETE /api/v1/telegram/updates/{update_id}/claim": Rule(BOT, _release_update, 204),
+    # the channel adapters' plumbing: the service token only
+    "POST /api/v1/channels/telegram/updates": Rule(BOT, _telegram_updates),
+    "POST /api/v1/channels/local/messages": Rule(BOT, _local_message),
     "POST /api/v1/outbox/lease": Rule(BOT, _lease),
-    "POST /api/v1/outbox/{message_id}/sent": Rule(BOT, _sent),
-    "POST /api/v1/outbox/{message_id}/failed": Rule(BOT, _failed),
-    "POST /api/v1/outbox/{message_id}/release": Rule(BOT, _release, 204),
-    "GET /api/v1/outbox/posts": Rule(BOT, _posts),
+    "POST /api/v1/outbox/report": Rule(BOT, _report),
     "POST /api/v1/tickets": Rule(BOT, _create_ticket, 201),
-    "GET /api/v1/chats/{chat_id}/tickets": Rule(BOT, _chat_tickets),
-    "POST /api/v1/chats/{chat_id}/messages": Rule(BOT, _owner_message, 201),
-    "POST /api/v1/chats/{chat_id}/tickets/{ticket_id}/rating": Rule(BOT, _rate),
-    "POST /api/v1/telegram/staff-links": Rule(BOT, _staff_link),
-    "POST /api/v1/telegram/group-links": Rule(BOT, _group_link),
-    "DELETE /api/v1/telegram/group-links/{chat_id}": Rule(BOT, _group_unlink),
     # staff: the queue is scoped (see test_queue_is_scoped_to_the_centre); a ticket of centre A is centre A's
     "GET /api/v1/tickets": Rule(STAFF, get("/api/v1/tickets")),
     "GET /api/v1/tickets/{ticket_id}": Rule(OWN_CENTRE, on_ticket("")),
@@ -429,7 +345,7 @@ async def world(db) -> World:
 
 
 def test_the_app_has_routes_and_the_matrix_has_no_stale_rows():
-    assert len(ROUTES) >= 50 and "GET /api/v1/tickets/{ticket_id}" in ROUTES
+    assert len(ROUTES) >= 40 and "GET /api/v1/tickets/{ticket_id}" in ROUTES
     assert sorted(set(MATRIX) - set(ROUTES)) == [], "rows for routes the app no longer has"
 
 
@@ -496,32 +412,15 @@ async def test_queue_is_scoped_to_the_centre(client, world):
     assert ids(await queue("agent_a", q=number)) == {ticket_a}
 
 
-async def test_the_bot_acting_for_staff_has_that_members_scope(client, world):
-    """The service token alone cannot act on tickets; with a linked Telegram account it acts as that member."""
+async def test_staff_actions_need_a_staff_token_the_service_token_is_not_one(client, world):
+    """The bot's service token cannot act on tickets, whatever header it adds: staff act from Telegram only
+    through their centre's group (api.telegram_staff.group), where their own link is checked."""
     service = world.headers("service")
-
-    def acting(role: str) -> dict[str, str]:
-        return {**service, ACTING_HEADER: str(world.members[role].telegram_user_id)}
-
     ticket_a, _ = await world.ticket(CENTRE_A)
     for action, body in (("/claim", None), ("/replies", {"body": "답변드립니다."}), ("/resolve", None)):
-        r = await client.post(f"/api/v1/tickets/{ticket_a}{action}", json=body, headers=acting("agent_b"))
-        assert r.status_code == 404, (action, r.text)
-    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers={**service, ACTING_HEADER: "6999999999"})
-    assert r.status_code == 403 and r.json()["error"] == "unlinked_telegram_user"
-    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers=service)
-    assert r.status_code == 403 and r.json()["error"] == "acting_staff_required"
-    # a staff member's own token cannot borrow someone else's identity with the header
-    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers={**world.headers("agent_b"),
-                                                                        ACTING_HEADER: str(
-                                                                            world.members["agent_a"].telegram_user_id)})
-    assert r.status_code == 404
-    r = await client.post(f"/api/v1/tickets/{ticket_a}/claim", headers=acting("agent_a"))
-    assert r.status_code == 200 and r.json()["assignee"]["id"] == world.members["agent_a"].id
-    # acting for an admin reaches every centre
-    ticket_b, _ = await world.ticket(CENTRE_B)
-    r = await client.post(f"/api/v1/tickets/{ticket_b}/resolve", headers=acting("admin"))
-    assert r.status_code == 200 and r.json()["status"] == "resolved"
+        for headers in (service, {**service, "X-Acting-Telegram-User-Id": str(world.members["agent_a"].telegram_user_id)}):
+            r = await client.post(f"/api/v1/tickets/{ticket_a}{action}", json=body, headers=headers)
+            assert r.status_code == 403, (action, r.text)
 
 
 async def test_refused_calls_change_nothing(client, world, db):

@@ -24,7 +24,7 @@ from api.console import security
 from api.console import service as console_service
 from api.console.security import SESSION_COOKIE
 from api.staff.models import Staff
-from api.tickets import service as tickets
+from api.tickets import queue as tickets_queue
 from tests.conftest import SECRET_KEY
 from tests.console.conftest import csrf_from
 from tests.hardening.objects import (PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff, new_synonym,
@@ -99,13 +99,13 @@ class World:
     async def staff_reply(self) -> tuple[int, int]:
         """A centre-A ticket with a staff reply: (ticket id, the reply's message id)."""
         ticket_id = await self.ticket(replied=True)
-        detail = await tickets.get_ticket_detail(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
+        detail = await tickets_queue.get_ticket_detail(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
         message_id = next(m.id for m in detail.messages if m.direction == "staff")
         return ticket_id, message_id
 
     async def faq_candidate(self) -> int:
         ticket_id, message_id = await self.staff_reply()
-        ticket = await tickets.get_ticket_detail(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
+        ticket = await tickets_queue.get_ticket_detail(self.db, staff=await self.staff_row("admin"), ticket_id=ticket_id)
         candidate = await console_service.propose_faq_candidate(self.db, ticket=ticket.ticket, message_id=message_id,
                                                                 actor_id=self.members["agent_a"].id)
         await self.commit()

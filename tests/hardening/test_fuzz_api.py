@@ -54,7 +54,8 @@ def _in_a_thread(coro_factory):
 async def _seed(url: str, kb_dir: Path) -> dict[str, dict[str, str]]:
     from api.kb.sync import import_knowledge
     from api.staff.service import create_staff
-    from api.tickets import service as tickets
+    from api.tickets.owner_actions import create_ticket
+    from api.tickets.staff_actions import resolve_ticket
 
     engine = make_engine(url)
     try:
@@ -64,9 +65,9 @@ async def _seed(url: str, kb_dir: Path) -> dict[str, dict[str, str]]:
             agent = await create_staff(session, username="fuzz-agent", password="password-123", role="agent",
                                        center_code="seoul")
             for chat_id, address in ((1, "서울 금천구"), (2, "부산 사하구"), (3, "서울 강남구")):
-                await tickets.create_ticket(session, chat_id=chat_id, text=f"퍼징용 문의 {chat_id}", address=address,
-                                            phone="010-1234-5678", contact_name="홍길동")
-            await tickets.resolve_ticket(session, staff=agent, ticket_id=1)
+                await create_ticket(session, chat_id=chat_id, text=f"퍼징용 문의 {chat_id}", address=address,
+                                    phone="010-1234-5678", contact_name="홍길동")
+            await resolve_ticket(session, staff=agent, ticket_id=1)
             await session.commit()
             return {"anonymous": {}, "service": {"Authorization": f"Bearer {SERVICE_TOKEN}"},
                     "admin": bearer_for(admin)}

@@ -1,5 +1,5 @@
 """Retention: resolved tickets' personal data is anonymised after ``HOTLINE_RETENTION_DAYS`` (default 3 years) by
-the scheduler's daily job (``api.tickets.scheduler.anonymise_old_tickets``); the ticket skeleton, its statistics
+the scheduler's daily job (``api.retention``); the ticket skeleton, its statistics
 and the append-only audit trail stay. The audit trail never carries the owner's data; the staff free text in it
 (resolve notes, transfer and reopen reasons) is redacted with the ticket — the one edit its triggers allow."""
 
@@ -14,10 +14,13 @@ from api.config import Settings
 from api.db import make_engine, make_sessionmaker
 from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
-from api.tickets import service
+from api.tickets import owner_actions as tickets_owner_actions
+from api.tickets import staff_actions as tickets_staff_actions
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
-from api.tickets.scheduler import (ANONYMISED_TEXT, DEFAULT_RETENTION_DAYS, EVENT_FREE_TEXT_KEYS, Scheduler,
-                                   anonymise_old_tickets, redact_event_data, start_scheduler, stop_scheduler)
+from api.privacy import ANONYMISED_TEXT, DEFAULT_RETENTION_DAYS
+from api.retention import anonymise_old_tickets, forget_stale_personal_data
+from api.tickets.retention import EVENT_FREE_TEXT_KEYS, redact_event_data
+from api.tickets.scheduler import Scheduler, start_scheduler, stop_scheduler
 
 T0 = datetime(2022, 3, 2, 1, 0, tzinfo=timezone.utc)  # a Wednesday, 10:00 in Seoul
 PERSONAL = {"contact_name": "홍길동", "phone": "010-2345-6789", "business_number": "124-81-00998",
@@ -42,16 +45,16 @@ def test_the_period_is_a_setting_with_a_three_year_default(monkeypatch):
 async def _full_ticket(session, *, chat_id: int, at: datetime, agent, resolve_after: timedelta | None):
     """A ticket with every kind of personal data the hotline keeps: contact fields, the question, a follow-up,
     a staff reply naming the owner, a rating comment, and the outbox copies of the messages."""
-    created = await service.create_ticket(session, chat_id=chat_id, address="서울 금천구 가산디지털1로 77", now=at,
+    created = await tickets_owner_actions.create_ticket(session, chat_id=chat_id, address="서울 금천구 가산디지털1로 77", now=at,
                                           text=f"홍길동입니다. 010-2345-6789로 연락 주세요 ({chat_id})", **PERSONAL)
     ticket = created.ticket
-    await service.append_owner_message(session, chat_id=chat_id, text="공장 주소는 금천구 가산디지털1로 77입니다",
+    await tickets_owner_actions.append_owner_message(session, chat_id=chat_id, text="공장 주소는 금천구 가산디지털1로 77입니다",
                                        now=at + timedelta(minutes=5))
-    await service.reply_to_ticket(session, staff=agent, ticket_id=ticket.id, now=at + timedelta(hours=1),
+    await tickets_staff_actions.reply_to_ticket(session, staff=agent, ticket_id=ticket.id, now=at + timedelta(hours=1),
                                   body="홍길동 대표님, 길동정밀 건 확인했습니다")
     if resolve_after is not None:
-        await service.resolve_ticket(session, staff=agent, ticket_id=ticket.id, now=at + resolve_after)
-        await service.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=5,
+        await tickets_staff_actions.resolve_ticket(session, staff=agent, ticket_id=ticket.id, now=at + resolve_after)
+        await tickets_owner_actions.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=5,
                                   comment="홍길동: 010-2345-6789 친절했어요", now=at + resolve_after + timedelta(hours=1))
     return ticket
 
@@ -110,8 +113,8 @@ async def test_the_audit_trail_never_carries_the_owners_personal_data(db):
     a ticket (and while it is still open, when nothing is redacted yet)."""
     agent = await create_staff(db, username="ev-agent", password="password-123", role="agent", center_code="seoul")
     ticket = await _full_ticket(db, chat_id=601, at=T0, agent=agent, resolve_after=timedelta(days=1))
-    await service.reopen_ticket(db, staff=agent, ticket_id=ticket.id, now=T0 + timedelta(days=2))
-    await service.transfer_ticket(db, staff=agent, ticket_id=ticket.id, center_code="busan", reason="관할 이관",
+    await tickets_staff_actions.reopen_ticket(db, staff=agent, ticket_id=ticket.id, now=T0 + timedelta(days=2))
+    await tickets_staff_actions.transfer_ticket(db, staff=agent, ticket_id=ticket.id, center_code="busan", reason="관할 이관",
                                   now=T0 + timedelta(days=2, hours=1))
     events = await _event_data(db, ticket.id)
     assert {"created", "replied", "resolved", "rated", "reopened", "transferred", "owner_message"} <= {
@@ -127,15 +130,15 @@ async def _ticket_with_staff_notes(session, *, chat_id: int, at: datetime, admin
     reason, a resolve note, a reopen reason, and a second note (through the bot), then rated. Resolved for
     good two days after ``at``."""
     ticket = await _full_ticket(session, chat_id=chat_id, at=at, agent=admin, resolve_after=None)
-    await service.transfer_ticket(session, staff=admin, ticket_id=ticket.id, center_code="busan",
+    await tickets_staff_actions.transfer_ticket(session, staff=admin, ticket_id=ticket.id, center_code="busan",
                                   reason="김영희 과장 요청, 010-1234-5678로 통화함", now=at + timedelta(hours=2))
-    await service.resolve_ticket(session, staff=admin, ticket_id=ticket.id, note="박철수 대표와 01012345678 통화 완료",
+    await tickets_staff_actions.resolve_ticket(session, staff=admin, ticket_id=ticket.id, note="박철수 대표와 01012345678 통화 완료",
                                  now=at + timedelta(days=1))
-    await service.reopen_ticket(session, staff=admin, ticket_id=ticket.id, reason="김영희 님 재문의 (010-1234-5678)",
+    await tickets_staff_actions.reopen_ticket(session, staff=admin, ticket_id=ticket.id, reason="김영희 님 재문의 (010-1234-5678)",
                                 now=at + timedelta(days=1, hours=1))
-    await service.resolve_ticket(session, staff=admin, ticket_id=ticket.id, via="telegram",
+    await tickets_staff_actions.resolve_ticket(session, staff=admin, ticket_id=ticket.id, via="telegram",
                                  note="김영희 과장에게 다시 안내", now=at + timedelta(days=2))
-    await service.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=4,
+    await tickets_owner_actions.rate_ticket(session, chat_id=chat_id, ticket_id=ticket.id, rating=4,
                               now=at + timedelta(days=2, hours=1))
     return ticket
 
@@ -208,8 +211,8 @@ async def test_reopened_tickets_count_from_their_last_resolution_and_batches_fin
     tickets = [await _full_ticket(db, chat_id=700 + i, at=T0, agent=agent, resolve_after=timedelta(days=1))
                for i in range(5)]
     reopened = tickets[0]
-    await service.reopen_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=400))
-    await service.resolve_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=401))
+    await tickets_staff_actions.reopen_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=400))
+    await tickets_staff_actions.resolve_ticket(db, staff=agent, ticket_id=reopened.id, now=T0 + timedelta(days=401))
     now = T0 + timedelta(days=1 + DEFAULT_RETENTION_DAYS, hours=2)
     done = []
     while n := await anonymise_old_tickets(db, now=now, batch=2):
@@ -280,7 +283,6 @@ async def test_personal_data_outside_tickets_is_forgotten_after_the_period(db):
     from api.companies.models import Company, OwnerChat
     from api.conversations.models import Conversation
     from api.kb.models import AskLog
-    from api.tickets.scheduler import forget_stale_personal_data
 
     agent = await create_staff(db, username="ret-agent2", password="password-123", role="agent", center_code="seoul")
     old = await _full_ticket(db, chat_id=601, at=T0, agent=agent, resolve_after=timedelta(days=1))

@@ -11,7 +11,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from api.kb.models import KbSynonym
+from api.kb.models import AskLog, KbSynonym
 
 BIG = 2**70
 
@@ -46,30 +46,29 @@ async def test_login_with_nul_in_the_username(client):
     assert_422_korean(r)
 
 
-async def test_update_claim_with_nul_in_the_claimer(client, service_headers):
-    r = await raw_json(client, "POST", "/api/v1/telegram/updates/5/claim", {"claimer": "bot\x00"}, service_headers)
-    assert_422_korean(r)
-
-
-async def test_conversation_state_with_a_lone_surrogate_or_a_huge_version(client, service_headers):
-    r = await raw_json(client, "PUT", "/api/v1/conversations/5", {"state": {"step": "\ud800"}, "version": 0},
-                       service_headers)
-    assert_422_korean(r)
-    r = await raw_json(client, "PUT", "/api/v1/conversations/5", {"state": {}, "version": 3_000_000_000},
-                       service_headers)
-    assert_422_korean(r)  # the column is a 32-bit INTEGER on PostgreSQL
-    ok = await raw_json(client, "PUT", "/api/v1/conversations/5", {"state": {"step": "주소"}, "version": 0},
-                        service_headers)
-    assert ok.status_code == 200 and ok.json()["version"] == 1
+async def test_nul_or_lone_surrogates_in_a_telegram_update_are_cleaned_not_refused(client, service_headers, db):
+    """What owners type reaches the API as Telegram sent it; an unstorable character must not refuse the whole
+    batch (the bot would offer it forever): it is dropped and the message is handled."""
+    update = {"update_id": 5_500_000_001,
+              "message": {"message_id": 1, "date": 1_765_000_000, "text": "자부담\x00 비율\ud800 얼마예요",
+                          "chat": {"id": 5_500_000_001, "type": "private", "first_name": "\udc00"},
+                          "from": {"id": 5_500_000_001, "is_bot": False, "first_name": "김\x00"}}}
+    r = await raw_json(client, "POST", "/api/v1/channels/telegram/updates", {"updates": [update]}, service_headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["processed"] == [5_500_000_001]
+    logged = await db.scalar(select(AskLog.text).where(AskLog.chat_id == 5_500_000_001))
+    assert logged == "자부담 비율 얼마예요"
 
 
 @pytest.mark.parametrize("method,url,body", [
     ("POST", f"/api/v1/ask/{BIG}/feedback", {"helpful": True}),
-    ("POST", f"/api/v1/outbox/{BIG}/sent", {"telegram_message_id": 1}),
-    ("POST", "/api/v1/outbox/1/sent", {"telegram_message_id": BIG}),
-    ("POST", f"/api/v1/outbox/{BIG}/failed", {"lease_token": "x"}),
-    ("POST", f"/api/v1/outbox/{BIG}/release", {"lease_token": "x"}),
-    ("POST", "/api/v1/outbox/lease", {"chat_id": BIG}),
+    ("POST", "/api/v1/outbox/report", {"sent": [{"id": BIG}]}),
+    ("POST", "/api/v1/outbox/report", {"sent": [{"id": 1, "message_id": BIG}]}),
+    ("POST", "/api/v1/outbox/report", {"failed": [{"id": BIG, "lease_token": "x"}]}),
+    ("POST", "/api/v1/outbox/report", {"released": [{"id": BIG, "lease_token": "x"}]}),
+    ("POST", "/api/v1/outbox/lease", {"channel": "telegram", "address": "\x00"}),
+    ("POST", "/api/v1/channels/telegram/updates", {"updates": [{"update_id": BIG}]}),
+    ("POST", "/api/v1/channels/local/messages", {"address": "9007199254740993", "key": "k\x00", "text": "a"}),
 ])
 async def test_ids_beyond_64_bits_from_the_bot(client, service_headers, method, url, body):
     assert_422_korean(await raw_json(client, method, url, body, service_headers))

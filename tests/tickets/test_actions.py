@@ -7,7 +7,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from api.staff.models import Staff
+from api.errors import Unprocessable
+from api.tickets import owner_actions
+from api.tickets.errors import NoOpenTicket, TicketNotFound, TicketNotResolved
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 from tests.tickets.conftest import kst, outbox_rows, set_staff_group
 
@@ -102,7 +104,7 @@ async def test_transfer_moves_the_ticket_and_tells_the_new_centre(new_ticket, ma
     assert event.data["reason"] == "공장이 포천에 있다고 하심" and event.data["previous_assignee_id"] == suwon.id
     notices = await outbox_rows(db, chat_id=-200)
     assert len(notices) == 1 and "이관" in notices[0].text and "포천" in notices[0].text
-    assert notices[0].buttons[0][0]["callback_data"] == f"claim:{t['id']}"
+    assert notices[0].buttons[0][0]["data"] == f"claim:{t['id']}"
     owner = await outbox_rows(db, chat_id=808)
     assert len(owner) == 1 and owner[0].kind == "ticket_update" and "경기대진" in owner[0].text.replace(" ", "")
     # The old centre no longer sees it; the new one does.
@@ -135,7 +137,7 @@ async def test_resolve_asks_for_a_rating_and_reopen_puts_it_back(new_ticket, mak
     assert r.json()["assignee"]["id"] == kim.id  # resolving an unassigned ticket credits the resolver
     request = (await outbox_rows(db, chat_id=99))[-1]
     assert request.kind == "rating_request" and t["number"] in request.text
-    assert request.buttons == [[{"text": f"{n}점", "callback_data": f"rate:{t['id']}:{n}"} for n in range(1, 6)]]
+    assert request.buttons == [[{"text": f"{n}점", "data": f"rate:{t['id']}:{n}"} for n in range(1, 6)]]
     twice = await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=headers)
     assert twice.status_code == 409 and twice.json()["error"] == "ticket_resolved"
     reply = await client.post(f"/api/v1/tickets/{t['id']}/replies", headers=headers, json={"body": "x"})
@@ -152,13 +154,12 @@ async def test_resolve_asks_for_a_rating_and_reopen_puts_it_back(new_ticket, mak
     assert kinds == [("created", None), ("resolved", "전화로 안내함"), ("reopened", "추가 질문이 있으심")]
 
 
-async def test_owner_follow_up_goes_to_the_open_ticket(new_ticket, client, service_headers, db):
+async def test_owner_follow_up_goes_to_the_open_ticket(new_ticket, db):
     await set_staff_group(db, "seoul", -300)
     t = await new_ticket(chat_id=5150)
-    r = await client.post("/api/v1/chats/5150/messages", headers=service_headers,
-                          json={"text": "사진도 보내드릴게요", "attachment": {"type": "photo", "file_id": "AgAD"}})
-    assert r.status_code == 201, r.text
-    assert r.json()["ticket"]["id"] == t["id"]
+    ticket, message = await owner_actions.append_owner_message(
+        db, chat_id=5150, text="사진도 보내드릴게요", attachment={"type": "photo", "file_id": "AgAD"})
+    assert ticket.id == t["id"]
     messages = (await db.scalars(select(TicketMessage).where(TicketMessage.ticket_id == t["id"])
                                  .order_by(TicketMessage.id))).all()
     assert [(m.direction, m.body) for m in messages][-1] == ("owner", "사진도 보내드릴게요")
@@ -166,87 +167,40 @@ async def test_owner_follow_up_goes_to_the_open_ticket(new_ticket, client, servi
     assert (await events_of(db, t["id"]))[-1].kind == "owner_message"
     notice = (await outbox_rows(db, chat_id=-300))[-1]
     assert "추가 메시지" in notice.text and t["number"] in notice.text
-    empty = await client.post("/api/v1/chats/5150/messages", headers=service_headers, json={"text": " "})
-    assert empty.status_code == 422
-    none = await client.post("/api/v1/chats/6160/messages", headers=service_headers, json={"text": "안녕하세요"})
-    assert none.status_code == 404 and none.json()["error"] == "no_open_ticket"
+    with pytest.raises(Unprocessable):
+        await owner_actions.append_owner_message(db, chat_id=5150, text=" ")
+    with pytest.raises(NoOpenTicket):
+        await owner_actions.append_owner_message(db, chat_id=6160, text="안녕하세요")
+    with pytest.raises(NoOpenTicket):  # a ticket of another chat is not this chat's to follow up
+        await owner_actions.append_owner_message(db, chat_id=6160, ticket_id=t["id"], text="남의 문의")
 
 
-async def test_follow_up_after_resolution_is_not_appended(new_ticket, make_staff, client, service_headers):
+async def test_follow_up_after_resolution_is_not_appended(new_ticket, make_staff, client, db):
     t = await new_ticket(chat_id=7)
     _, headers = await make_staff("agent", "seoul")
     await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=headers)
-    r = await client.post("/api/v1/chats/7/messages", headers=service_headers, json={"text": "하나 더요"})
-    assert r.status_code == 404 and r.json()["error"] == "no_open_ticket"
+    with pytest.raises(NoOpenTicket):
+        await owner_actions.append_owner_message(db, chat_id=7, text="하나 더요")
 
 
-async def test_rating_only_for_a_resolved_ticket_of_that_chat(new_ticket, make_staff, client, service_headers, db):
+async def test_rating_only_for_a_resolved_ticket_of_that_chat(new_ticket, make_staff, client, db):
     t = await new_ticket(chat_id=11)
     _, headers = await make_staff("agent", "seoul")
-    url = f"/api/v1/chats/11/tickets/{t['id']}/rating"
-    early = await client.post(url, headers=service_headers, json={"rating": 5})
-    assert early.status_code == 409 and early.json()["error"] == "ticket_not_resolved"
+    with pytest.raises(TicketNotResolved):
+        await owner_actions.rate_ticket(db, chat_id=11, ticket_id=t["id"], rating=5)
     await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=headers)
-    assert (await client.post(url, headers=service_headers, json={"rating": 6})).status_code == 422
-    wrong_chat = await client.post(f"/api/v1/chats/12/tickets/{t['id']}/rating", headers=service_headers,
-                                   json={"rating": 4})
-    assert wrong_chat.status_code == 404
-    ok = await client.post(url, headers=service_headers, json={"rating": 4})
-    assert ok.status_code == 200 and ok.json()["rating"] == 4
-    comment = await client.post(url, headers=service_headers, json={"rating": 4, "comment": "빠른 답변 감사합니다"})
-    assert comment.json()["rating_comment"] == "빠른 답변 감사합니다"
+    with pytest.raises(Unprocessable):
+        await owner_actions.rate_ticket(db, chat_id=11, ticket_id=t["id"], rating=6)
+    with pytest.raises(TicketNotFound):
+        await owner_actions.rate_ticket(db, chat_id=12, ticket_id=t["id"], rating=4)
+    assert (await owner_actions.rate_ticket(db, chat_id=11, ticket_id=t["id"], rating=4)).rating == 4
+    commented = await owner_actions.rate_ticket(db, chat_id=11, ticket_id=t["id"], rating=None,
+                                                comment="빠른 답변 감사합니다")
+    assert commented.rating == 4 and commented.rating_comment == "빠른 답변 감사합니다"
     row = await db.get(Ticket, t["id"])
     assert row.rating == 4 and row.rated_at is not None
     assert [e.data for e in await events_of(db, t["id"]) if e.kind == "rated"] == [
-        {"rating": 4, "comment": False}, {"rating": 4, "comment": True}]
-    _, agent = await make_staff("agent", "seoul")
-    assert (await client.post(url, headers=agent, json={"rating": 1})).status_code == 403
-
-
-async def test_chat_ticket_list_for_the_bot(new_ticket, make_staff, client, service_headers, clock):
-    clock.now = kst(2026, 9, 25, 3)  # 추석, 3 a.m.
-    first = await new_ticket(chat_id=21, center="busan")
-    clock.now = kst(2026, 9, 25, 4)
-    second = await new_ticket(chat_id=21, center="busan")
-    await new_ticket(chat_id=22)
-    r = await client.get("/api/v1/chats/21/tickets", headers=service_headers)
-    assert r.status_code == 200
-    items = r.json()
-    assert [i["id"] for i in items] == [second["id"], first["id"]]
-    assert items[0]["status_label"] and items[0]["center"]["code"] == "busan"
-    assert items[0]["promise"] == "추석 연휴 이후 9월 28일(월) 오후 중"
-    assert (await client.get("/api/v1/chats/23/tickets", headers=service_headers)).json() == []
-    _, agent = await make_staff("agent", "seoul")
-    assert (await client.get("/api/v1/chats/21/tickets", headers=agent)).status_code == 403
-
-
-async def test_the_bot_acts_for_a_staff_member_linked_by_telegram(new_ticket, make_staff, client, service_headers,
-                                                                  db):
-    t = await new_ticket(chat_id=60)
-    other = await new_ticket(center="busan")
-    kim, _ = await make_staff("agent", "seoul")
-    kim.telegram_user_id = 123456
-    await db.commit()
-    kim_id = kim.id
-    acting = {**service_headers, "X-Acting-Telegram-User-Id": "123456"}
-    claimed = await client.post(f"/api/v1/tickets/{t['id']}/claim", headers=acting)
-    assert claimed.status_code == 200 and claimed.json()["assignee"]["id"] == kim_id
-    replied = await client.post(f"/api/v1/tickets/{t['id']}/replies", headers=acting, json={"body": "텔레그램 답변"})
-    assert replied.status_code == 201
-    event = (await events_of(db, t["id"]))[-1]
-    assert event.kind == "replied" and event.actor_id == kim_id and event.data["via"] == "telegram"
-    # The same scope as the console: another centre's ticket is a 404.
-    assert (await client.post(f"/api/v1/tickets/{other['id']}/claim", headers=acting)).status_code == 404
-    unlinked = await client.post(f"/api/v1/tickets/{t['id']}/claim",
-                                 headers={**service_headers, "X-Acting-Telegram-User-Id": "999"})
-    assert unlinked.status_code == 403 and unlinked.json()["error"] == "unlinked_telegram_user"
-    bare = await client.post(f"/api/v1/tickets/{t['id']}/claim", headers=service_headers)
-    assert bare.status_code == 403 and bare.json()["error"] == "acting_staff_required"
-    # Transfers and the queue stay console/API-only.
-    assert (await client.get("/api/v1/tickets", headers=acting)).status_code == 403
-    await db.execute(sa.update(Staff).where(Staff.id == kim_id).values(is_active=False))
-    await db.commit()
-    assert (await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=acting)).status_code == 403
+        {"rating": 4, "comment": False}, {"rating": None, "comment": True}]
 
 
 async def test_events_cannot_be_edited_or_deleted(new_ticket, db):

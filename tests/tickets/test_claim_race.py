@@ -16,7 +16,8 @@ from api.db import make_engine, make_sessionmaker
 from api.errors import Conflict
 from api.staff.models import Staff
 from api.staff.service import create_staff
-from api.tickets import service
+from api.tickets import owner_actions as tickets_owner_actions
+from api.tickets import staff_actions as tickets_staff_actions
 from api.tickets.models import Ticket, TicketEvent
 from tests.conftest import bearer_for, make_settings
 
@@ -29,7 +30,7 @@ async def _setup(sessionmaker, rounds: int) -> tuple[list[int], list[int]]:
                                      center_code="seoul") for i in range(2)]
         tickets = []
         for n in range(rounds):
-            created = await service.create_ticket(session, chat_id=1000 + n, text=f"경쟁 문의 {n}",
+            created = await tickets_owner_actions.create_ticket(session, chat_id=1000 + n, text=f"경쟁 문의 {n}",
                                                   address="서울 금천구 가산동")
             tickets.append(created.ticket.id)
         await session.commit()
@@ -57,7 +58,7 @@ async def test_service_claim_race(fresh_database_url):
                     staff = await session.get(Staff, agent_id)  # the transaction has begun and read
                     await barrier.wait()
                     try:
-                        await service.claim_ticket(session, staff=staff, ticket_id=ticket_id)
+                        await tickets_staff_actions.claim_ticket(session, staff=staff, ticket_id=ticket_id)
                         await session.commit()
                         return "won"
                     except Conflict as exc:

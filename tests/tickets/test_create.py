@@ -133,7 +133,7 @@ async def test_new_ticket_notifies_the_centres_staff_group(new_ticket, db):
     assert len(rows) == 1
     notice = rows[0]
     assert notice.kind == "staff_notice" and notice.ticket_id == t["id"] and notice.status == "pending"
-    assert notice.buttons == [[{"text": "담당하기", "callback_data": f"claim:{t['id']}"}]]
+    assert notice.buttons == [[{"text": "담당하기", "data": f"claim:{t['id']}"}]]
     assert t["number"] in notice.text and "대구기계" in notice.text and "지원 대상 (0.40)" in notice.text
     # A centre without a group gets no notice.
     await new_ticket(center="busan")

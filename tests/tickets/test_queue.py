@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from api.tickets import service
+from api.tickets import errors as tickets_errors
+from api.tickets import queue as tickets_queue
 from tests.tickets.conftest import kst
 
 
@@ -117,21 +118,21 @@ async def test_queue_item_shape(new_ticket, make_staff, client, clock):
 async def test_service_level_scoping_for_agents(db, new_ticket, make_staff):
     t = await new_ticket(center="busan")
     agent, _ = await make_staff("agent", "seoul")
-    with pytest.raises(service.TicketNotFound):
-        await service.get_ticket_detail(db, staff=agent, ticket_id=t["id"])
-    page = await service.list_queue(db, staff=agent)
+    with pytest.raises(tickets_errors.TicketNotFound):
+        await tickets_queue.get_ticket_detail(db, staff=agent, ticket_id=t["id"])
+    page = await tickets_queue.list_queue(db, staff=agent)
     assert page.items == [] and page.total == 0
 
 
 async def test_total_is_counted_up_to_a_cap(new_ticket, make_staff, client, monkeypatch):
     made = [(await new_ticket())["id"] for _ in range(4)]
     _, agent = await make_staff("agent", "seoul")
-    monkeypatch.setattr(service, "COUNT_CAP", 2)
+    monkeypatch.setattr(tickets_queue, "COUNT_CAP", 2)
     capped = (await client.get("/api/v1/tickets", headers=agent, params={"limit": 1})).json()
     assert capped["total"] == 2 and capped["total_capped"] is True
     short = (await client.get("/api/v1/tickets", headers=agent, params={"limit": 10})).json()
     assert short["total"] == 2 and short["total_capped"] is True and len(short["items"]) == 4
-    monkeypatch.setattr(service, "COUNT_CAP", 10)
+    monkeypatch.setattr(tickets_queue, "COUNT_CAP", 10)
     exact = (await client.get("/api/v1/tickets", headers=agent, params={"limit": 3, "offset": 3})).json()
     assert exact["total"] == 4 and exact["total_capped"] is False and len(exact["items"]) == 1
     beyond = (await client.get("/api/v1/tickets", headers=agent, params={"limit": 3, "offset": 9})).json()

@@ -11,16 +11,17 @@ from sqlalchemy import select, update
 from api.db import make_engine, make_sessionmaker, utcnow
 from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
-from api.tickets import service
+from api.tickets import owner_actions as tickets_owner_actions
+from api.tickets import staff_actions as tickets_staff_actions
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 from api.tickets.models import SchedulerLease
-from api.tickets.scheduler import (TICK_LEASE, Scheduler, acquire_lease, anonymise_old_tickets, run_tick,
-                                   start_scheduler, stop_scheduler)
+from api.retention import anonymise_old_tickets
+from api.tickets.scheduler import TICK_LEASE, Scheduler, acquire_lease, run_tick, start_scheduler, stop_scheduler
 from tests.tickets.conftest import kst, outbox_rows, set_staff_group
 
 
 async def make(db, *, center="seoul", chat_id=1, at=None, **fields):
-    created = await service.create_ticket(db, chat_id=chat_id, text=f"문의 {chat_id}", now=at,
+    created = await tickets_owner_actions.create_ticket(db, chat_id=chat_id, text=f"문의 {chat_id}", now=at,
                                           address={"seoul": "서울 금천구", "busan": "부산 사하구"}[center], **fields)
     return created.ticket
 
@@ -37,7 +38,7 @@ async def test_overdue_tickets_are_marked_and_the_centre_told_once(db):
     answered = await make(db, chat_id=2, at=monday_9)
     later = await make(db, chat_id=3, at=kst(2026, 11, 23, 12))  # due Mon 16:00
     agent = await create_staff(db, username="a1", password="password-123", role="agent", center_code="seoul")
-    await service.reply_to_ticket(db, staff=agent, ticket_id=answered.id, body="답변", now=kst(2026, 11, 23, 10))
+    await tickets_staff_actions.reply_to_ticket(db, staff=agent, ticket_id=answered.id, body="답변", now=kst(2026, 11, 23, 10))
 
     report = await run_tick(db, now=kst(2026, 11, 23, 12, 59))
     assert report.overdue_marked == 0
@@ -47,7 +48,7 @@ async def test_overdue_tickets_are_marked_and_the_centre_told_once(db):
     assert late.overdue_at == kst(2026, 11, 23, 13, 1)
     notices = [m for m in await outbox_rows(db, chat_id=-500) if m.kind == "overdue_notice"]
     assert len(notices) == 1 and late.number in notices[0].text and "미배정" in notices[0].text
-    assert notices[0].buttons == [[{"text": "담당하기", "callback_data": f"claim:{late.id}"}]]
+    assert notices[0].buttons == [[{"text": "담당하기", "data": f"claim:{late.id}"}]]
     assert (await kinds(db, late.id))[-1] == "overdue"
 
     again = await run_tick(db, now=kst(2026, 11, 23, 13, 30))
@@ -84,7 +85,7 @@ async def test_past_resolution_due_alerts_admins_once(db):
 async def test_resolved_tickets_are_left_alone(db):
     ticket = await make(db, chat_id=4, at=kst(2026, 11, 23, 9))
     agent = await create_staff(db, username="a2", password="password-123", role="agent", center_code="seoul")
-    await service.resolve_ticket(db, staff=agent, ticket_id=ticket.id, now=kst(2026, 11, 23, 10))
+    await tickets_staff_actions.resolve_ticket(db, staff=agent, ticket_id=ticket.id, now=kst(2026, 11, 23, 10))
     report = await run_tick(db, now=kst(2026, 12, 31, 10))
     assert report.overdue_marked == 0 and report.escalated == 0
 
@@ -94,7 +95,7 @@ async def test_a_transferred_ticket_can_become_overdue_again_for_its_new_centre(
     ticket = await make(db, chat_id=5, at=kst(2026, 11, 23, 9))
     await run_tick(db, now=kst(2026, 11, 23, 14))
     admin = await create_staff(db, username="adm", password="password-123", role="admin")
-    await service.transfer_ticket(db, staff=admin, ticket_id=ticket.id, center_code="busan", reason="부산 공장",
+    await tickets_staff_actions.transfer_ticket(db, staff=admin, ticket_id=ticket.id, center_code="busan", reason="부산 공장",
                                   now=kst(2026, 11, 23, 15))
     await db.refresh(ticket)
     assert ticket.overdue_at is None
@@ -125,7 +126,7 @@ async def test_two_processes_one_tick(fresh_database_url):
         first, second = (Scheduler(make_sessionmaker(e), holder=f"proc-{i}") for i, e in enumerate(engines))
         sm = make_sessionmaker(engines[0])
         async with sm() as session:
-            await service.create_ticket(session, chat_id=1, text="q", address="서울 금천구", now=kst(2026, 11, 23, 9))
+            await tickets_owner_actions.create_ticket(session, chat_id=1, text="q", address="서울 금천구", now=kst(2026, 11, 23, 9))
             await session.commit()
         now = kst(2026, 11, 23, 15)
         results = [await first.run_once(now=now), await second.run_once(now=now)]
@@ -147,10 +148,10 @@ async def test_retention_anonymises_old_resolved_tickets(db):
     agent = await create_staff(db, username="ret", password="password-123", role="agent", center_code="seoul")
     old = await make(db, chat_id=70, at=kst(2022, 3, 2, 10), phone="010-1234-5678", contact_name="홍길동",
                      business_number="124-81-00998", company_name="옛날회사")
-    await service.reply_to_ticket(db, staff=agent, ticket_id=old.id, body="홍길동님 답변", now=kst(2022, 3, 2, 11))
-    await service.resolve_ticket(db, staff=agent, ticket_id=old.id, now=kst(2022, 3, 2, 12))
+    await tickets_staff_actions.reply_to_ticket(db, staff=agent, ticket_id=old.id, body="홍길동님 답변", now=kst(2022, 3, 2, 11))
+    await tickets_staff_actions.resolve_ticket(db, staff=agent, ticket_id=old.id, now=kst(2022, 3, 2, 12))
     recent = await make(db, chat_id=71, at=kst(2026, 1, 5, 10), phone="010-9999-8888")
-    await service.resolve_ticket(db, staff=agent, ticket_id=recent.id, now=kst(2026, 1, 5, 12))
+    await tickets_staff_actions.resolve_ticket(db, staff=agent, ticket_id=recent.id, now=kst(2026, 1, 5, 12))
     still_open = await make(db, chat_id=72, at=kst(2022, 3, 2, 10), phone="010-7777-6666")
     await db.execute(update(OutboxMessage).values(status="sent"))  # delivered long ago
 
@@ -175,7 +176,7 @@ async def test_the_background_loop_ticks_and_stops_cleanly(fresh_database_url):
     sm = make_sessionmaker(engine)
     try:
         async with sm() as session:
-            await service.create_ticket(session, chat_id=1, text="q", address="서울 금천구", now=kst(2020, 1, 6, 9))
+            await tickets_owner_actions.create_ticket(session, chat_id=1, text="q", address="서울 금천구", now=kst(2020, 1, 6, 9))
             await session.commit()
         scheduler, task = start_scheduler(sm, settings=None)
         for _ in range(200):  # wait for the first tick (not a timing assertion: up to 20 s on a busy machine)

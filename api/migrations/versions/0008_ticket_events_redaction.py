@@ -6,7 +6,7 @@ NOT NULL) and nothing but `data` changes; every other UPDATE and every DELETE is
 of kb_revisions and kb_events (forbid_change() on PostgreSQL) are untouched.
 
 The events of tickets anonymised before this revision are redacted here, once, by the retention job's rule
-(api.tickets.scheduler.redact_event_data); the job does it for every ticket it anonymises from now on.
+(api.tickets.retention.redact_event_data); the job does it for every ticket it anonymises from now on.
 
 SQLite: the new trigger reads `tickets`, and SQLite refuses to rename a table over a dropped one that a trigger
 still names ("error in trigger ticket_events_no_update: no such table: main.tickets"). A later migration that
@@ -58,7 +58,7 @@ def _sqlite_upgrade() -> None:
 
 
 def _redact_already_anonymised(chunk: int = 2000) -> None:
-    from api.tickets.scheduler import redact_event_data
+    from api.tickets.retention import redact_event_data
 
     events = sa.table('ticket_events', sa.column('id', sa.BigInteger), sa.column('ticket_id', sa.BigInteger),
                       sa.column('data', sa.JSON))
