@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.config import Settings, get_settings
 from api.db import is_sqlite, make_engine, make_sessionmaker
 from api.errors import install_error_handlers
+from api.ratelimits import RateLimits
 
 
 class BodySizeLimit:
@@ -97,6 +98,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="스마트공장 핫라인 API", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.rate_limits = RateLimits(redis_url=settings.redis_url, ask_per_minute=settings.ask_rate_per_minute,
+                                       chat_messages=settings.chat_rate_limit,
+                                       chat_window_seconds=settings.chat_rate_window)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 

@@ -28,7 +28,13 @@ class Settings(BaseSettings):
     ask_rate_per_minute: int = Field(default=30, ge=1, description="anonymous /ask calls per IP per minute")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_text_chars: int = Field(default=1000, ge=100, le=4000, description="the longest owner message handled")
+    chat_rate_limit: int = Field(default=12, ge=1, description="owner messages per chat per chat_rate_window")
+    chat_rate_window: int = Field(default=30, ge=1, description="seconds")
+    redis_url: str | None = Field(default=None, description="shared rate-limit counts for several API processes")
     max_text_chars: int = Field(default=1000, ge=100, le=4000, description="the longest owner message handled")
+    chat_rate_limit: int = Field(default=12, ge=1, description="owner messages per chat per chat_rate_window")
+    chat_rate_window: int = Field(default=30, ge=1, description="seconds")
+    redis_url: str | None = Field(default=None, description="shared rate-limit counts for several API processes")
     run_scheduler: bool = True
     retention_days: int = Field(default=3 * 365, ge=1,
                                 description="resolved tickets' personal data is anonymised this many days after")

@@ -132,8 +132,9 @@ class Deliverer:
                     continue  # sent by this process before; its report is on its way
                 try:
                     message_id = await self.send(record)
-                except ChannelUnreachable:
-                    for rest in records[index:]:
+                except ChannelUnreachable as exc:  # a wait, not one of its tries; the rest untried
+                    self.reporter.failed(record, SendFailed(str(exc), retry_after=0))
+                    for rest in records[index + 1:]:
                         self.reporter.released(rest)
                     raise
                 except SendFailed as exc:

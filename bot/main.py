@@ -23,6 +23,7 @@ import json
 import logging
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from api.contract import TELEGRAM, UpdateResult
 from api.conversations import texts
@@ -114,7 +116,13 @@ class BotRunner:
             self._receiving = asyncio.create_task(self._poll(), name="telegram-poll")
         self._draining = asyncio.create_task(self.drainer.run(self._stop), name="outbox-drain")
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     async def stop(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._receiving is not None:
             self._receiving.cancel()
@@ -144,10 +152,12 @@ class BotRunner:
         wait = self.settings.api_retry_delay or 0.5
         while not self._stop.is_set():
             try:
-                updates = await self.bot.do_api_request(
-                    "getUpdates", api_kwargs={"offset": offset, "timeout": int(self.settings.poll_timeout),
-                                              "allowed_updates": list(Update.ALL_TYPES)},
-                    read_timeout=self.settings.poll_timeout + 10)
+                with warnings.catch_warnings():  # PTB prefers get_updates(); the API wants Telegram's own JSON
+                    warnings.simplefilter("ignore", PTBUserWarning)
+                    updates = await self.bot.do_api_request(
+                        "getUpdates", api_kwargs={"offset": offset, "timeout": int(self.settings.poll_timeout),
+                                                  "allowed_updates": list(Update.ALL_TYPES)},
+                        read_timeout=self.settings.poll_timeout + 10)
                 wait = self.settings.api_retry_delay or 0.5
             except TelegramError as exc:
                 log.warning("getUpdates failed (%s); again in %.1f s", exc, wait)
@@ -185,12 +195,18 @@ class BotRunner:
         call = asyncio.ensure_future(self.api.telegram_updates(updates,
                                                                lease_seconds=self.settings.outbox_lease_seconds))
         try:
-            return await asyncio.wait_for(asyncio.shield(call), timeout=self.settings.typing_delay or None)
-        except TimeoutError:
+            if self.settings.typing_delay > 0:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(call), timeout=self.settings.typing_delay)
+                except TimeoutError:
+                    pass
             for chat in private_chats(updates, typed_only=True):
                 with contextlib.suppress(TelegramError):
                     await self.bot.send_chat_action(chat, ChatAction.TYPING)
             return await call
+        except asyncio.CancelledError:
+            call.cancel()  # stopping: the batch stays with Telegram (not confirmed) and comes again
+            raise
 
     async def _tell_unavailable(self, updates: list[dict]) -> None:
         for chat in private_chats(updates):

@@ -36,7 +36,7 @@ async def telegram_updates(body: TelegramUpdatesIn, request: Request, session: S
     result = await telegram.process_updates(
         session, raw_updates=[u.model_dump() for u in body.updates], knowledge=await knowledge(request, session),
         policy=policy_from_settings(settings), max_text_chars=settings.max_text_chars, secret=settings.secret_key,
-        lease_seconds=body.lease_seconds)
+        lease_seconds=body.lease_seconds, limits=request.app.state.rate_limits)
     return UpdateResultOut.of(result)
 
 
@@ -50,5 +50,6 @@ async def local_message(body: LocalMessageIn, request: Request, session: Session
     replies = await local.process_message(
         session, address=body.address, key=body.key, text=storable(body.text), button=body.button,
         display_name=storable(body.display_name), knowledge=await knowledge(request, session),
-        policy=policy_from_settings(settings), max_text_chars=settings.max_text_chars)
+        policy=policy_from_settings(settings), max_text_chars=settings.max_text_chars,
+        limits=request.app.state.rate_limits)
     return [OutboxRecordOut.of(r) for r in replies]

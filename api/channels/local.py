@@ -15,12 +15,13 @@ from api.conversations import runner
 from api.conversations.model import Incoming, Press, typed
 from api.db import utcnow
 from api.outbox.delivery import hand_over, records
+from api.ratelimits import RateLimits
 from api.sla import SlaPolicy
 
 
 async def process_message(session: AsyncSession, *, address: str, key: str, text: str | None, button: str | None,
                           display_name: str, knowledge: runner.Knowledge, policy: SlaPolicy, max_text_chars: int,
-                          now: dt.datetime | None = None) -> list[OutboxRecord]:
+                          limits: RateLimits | None = None, now: dt.datetime | None = None) -> list[OutboxRecord]:
     """The replies to one message (``text``) or pressed button (``button``); the same ones again for a ``key``
     already processed."""
     now = now or utcnow()
@@ -31,6 +32,6 @@ async def process_message(session: AsyncSession, *, address: str, key: str, text
     update = runner.OwnerUpdate(key=key, address=address, incoming=Incoming(event=event, at=now,
                                                                             display_name=display_name))
     processed = await runner.process(session, channel=LOCAL, updates=[update], knowledge=knowledge, policy=policy,
-                                     max_text_chars=max_text_chars, now=now)
+                                     max_text_chars=max_text_chars, limits=limits, now=now)
     await runner.record_replies(session, channel=LOCAL, processed=processed)
     return await hand_over(session, ids=processed.outbox_ids, now=now)

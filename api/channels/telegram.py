@@ -22,6 +22,7 @@ from api.conversations import runner
 from api.conversations.model import Attachment, Incoming, Press, typed
 from api.db import storable, utcnow
 from api.outbox.delivery import lease_new
+from api.ratelimits import RateLimits
 from api.sla import SlaPolicy
 from api.telegram_staff import group as staff_group
 from api.telegram_staff.group import StaffEvent
@@ -127,7 +128,7 @@ def _understood(raw: dict[str, Any]) -> Meaning:
 
 async def process_updates(session: AsyncSession, *, raw_updates: Sequence[dict[str, Any]], knowledge: runner.Knowledge,
                           policy: SlaPolicy, max_text_chars: int, secret: str, lease_seconds: float | None,
-                          now: dt.datetime | None = None) -> UpdateResult:
+                          limits: RateLimits | None = None, now: dt.datetime | None = None) -> UpdateResult:
     """Process a batch of raw updates in the caller's transaction: each claimed once, the owners' in order per
     chat, the staff's in order. With ``lease_seconds`` the messages queued are leased to the caller at once (those
     of chats with nothing older pending) for immediate delivery; the others wait for the outbox drainers."""
@@ -136,7 +137,8 @@ async def process_updates(session: AsyncSession, *, raw_updates: Sequence[dict[s
     taken = await runner.claim(session, channel=TELEGRAM, keys=[m.key for m in meanings], now=now)
     fresh = [m for m in meanings if m.key in taken]
     processed = await runner.process(session, channel=TELEGRAM, updates=[m.owner for m in fresh if m.owner],
-                                     knowledge=knowledge, policy=policy, max_text_chars=max_text_chars, now=now)
+                                     knowledge=knowledge, policy=policy, max_text_chars=max_text_chars,
+                                     limits=limits, now=now)
     outbox_ids = processed.outbox_ids
     actions = [a for m in fresh for a in m.actions]
     for meaning in fresh:

@@ -153,9 +153,13 @@ class _Step:
         self.question(text)
 
     def reads_as_question(self, text: str, m: MatchView) -> bool:
-        """At a step expecting data: is this rather a question (or chatter) to handle as such?"""
-        return (parsing.question_form(text) or m.outcome in ("answered", "clarify")
-                or m.kind in NOT_A_QUESTION_KINDS or m.kind in SMALL_TALK)
+        """At a step expecting data: is this rather a question (or chatter) to handle as such? Worded as a question,
+        or a greeting or thanks, it is; otherwise what the knowledge base makes of it counts only for a sentence:
+        a word or two is the data asked for (``"우리 동네"`` at the place step, ``"화성테크"`` at the company step),
+        however it matches."""
+        if parsing.question_form(text) or m.kind in SMALL_TALK:
+            return True
+        return len(text.split()) >= 3 and (m.outcome != "escalate" or m.kind in NOT_A_QUESTION_KINDS)
 
     def question(self, text: str, m: MatchView | None = None) -> None:
         m = m or self.match(text)

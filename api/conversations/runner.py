@@ -39,6 +39,7 @@ from api.kb import asklog
 from api.kb.cache import in_match_thread
 from api.outbox.models import OutboxMessage
 from api.outbox.service import message_row
+from api.ratelimits import RateLimits
 from api.sla import SlaPolicy, describe_due
 from api.tickets import owner_actions
 from api.tickets.base import center_calendar
@@ -312,8 +313,10 @@ class _Run:
 
 
 async def process(session: AsyncSession, *, channel: str, updates: Sequence[OwnerUpdate], knowledge: Knowledge,
-                  policy: SlaPolicy, max_text_chars: int, now: dt.datetime | None = None) -> Processed:
-    """Run claimed ``updates`` (see ``claim``) through the engine, in order per chat; queue every reply."""
+                  policy: SlaPolicy, max_text_chars: int, limits: RateLimits | None = None,
+                  now: dt.datetime | None = None) -> Processed:
+    """Run claimed ``updates`` (see ``claim``) through the engine, in order per chat; queue every reply. With
+    ``limits``, a chat sending faster than its flood limit is warned once, and the rest of its burst dropped."""
     processed = Processed()
     if not updates:
         return processed
@@ -327,10 +330,15 @@ async def process(session: AsyncSession, *, channel: str, updates: Sequence[Owne
     for update_ in updates:
         chat_id = chat_ids[update_.address]
         to = Recipient(chat_id=chat_id, channel=channel, address=update_.address)
+        processed.replies.setdefault(update_.key, [])
+        flood = await limits.chat_flood(channel, chat_id) if limits is not None else "ok"
+        if flood != "ok":
+            if flood == "warn":
+                run.queue(update_.key, to, Reply(texts.RATE_LIMITED))
+            continue
         context = _Context(knowledge=knowledge, centres=run.centres_by_code, tickets=tickets[chat_id],
                            max_text_chars=max_text_chars)
         turn = await in_match_thread(engine.step, states[chat_id], update_.incoming, context)
-        processed.replies.setdefault(update_.key, [])
         replies, applied = await run.carry_out(chat_id, turn)
         if applied:
             states[chat_id] = turn.state

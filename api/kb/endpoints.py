@@ -15,7 +15,6 @@ from api.kb import preview as kb_preview
 from api.kb import synonyms as kb_synonyms
 from api.kb import unanswered as kb_unanswered
 from api.kb.cache import get_cache, in_match_thread
-from api.kb.ratelimit import SlidingWindowLimiter
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
                             EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
@@ -23,14 +22,6 @@ from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskI
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
-
-
-def _limiter(request: Request) -> SlidingWindowLimiter:
-    limiter = getattr(request.app.state, "ask_limiter", None)
-    if limiter is None:
-        limiter = request.app.state.ask_limiter = SlidingWindowLimiter(
-            request.app.state.settings.ask_rate_per_minute)
-    return limiter
 
 
 def _candidates(result) -> list[CandidateOut]:
@@ -59,10 +50,10 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
         raise Forbidden("chat_id는 봇 서비스만 보낼 수 있습니다.")
     if not principal.is_service:
         client = request.client.host if request.client else "unknown"
-        wait = _limiter(request).hit(client)
-        if wait is not None:
-            raise HTTPException(429, detail=f"질문이 너무 많습니다. {wait}초 후에 다시 시도해 주세요.",
-                                headers={"Retry-After": str(wait)})
+        verdict = await request.app.state.rate_limits.ask_by_ip(client)
+        if not verdict.allowed:
+            raise HTTPException(429, detail=f"질문이 너무 많습니다. {verdict.retry_after}초 후에 다시 시도해 주세요.",
+                                headers={"Retry-After": str(verdict.retry_after)})
     text = body.text.strip()
     if not text:
         raise Unprocessable("질문 내용을 입력해 주세요.", code="validation_error")

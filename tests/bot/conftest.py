@@ -1,5 +1,5 @@
 """End-to-end fixtures: the real API (uvicorn, random port) on a real database with the knowledge base, a fake
-Telegram Bot API server (real HTTP), and real bot processes (Applications) pointed at it."""
+Telegram Bot API server (real HTTP), and real bot runners pointed at both."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
 def bot_settings(fake: FakeTelegram, api_url: str, **overrides) -> BotSettings:
     values = dict(telegram_token=fake.token, telegram_base_url=fake.base_url, api_url=api_url,
                   service_token=SERVICE_TOKEN, poll_timeout=1, outbox_interval=0.05, api_retry_delay=0.05,
-                  api_timeout=15, deferred_retry_delays=(0.3, 0.5, 1.0), webhook_secret=None)
+                  api_timeout=15, api_max_backoff=1.0, webhook_secret=None)
     values.update(overrides)
     return BotSettings(_env_file=None, **values)
 
@@ -143,7 +143,7 @@ async def start_bot(fake_tg, live_api):
 
     yield factory
     for runner in runners:
-        if runner.application.running:
+        if not runner.stopped:
             await runner.stop()
 
 

@@ -20,9 +20,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.app import create_app
+from api.conversations import texts
 from api.kb.models import AskLog
 from api.outbox.models import OutboxMessage
-from bot import texts
+from api.contract import OutboxRecord
+from bot.client import ApiUnavailable
+from bot.delivery import ChannelUnreachable, Deliverer, Reporter, SendFailed
 from tests.bot.conftest import LiveApi, eventually, find_question
 from tests.bot.fake_telegram import FakeTelegram
 from tests.conftest import make_settings
@@ -158,11 +161,11 @@ async def test_telegram_down_then_back_on_the_same_port(fake_tg, start_bot, live
     reply = await fake_tg.wait_for_message(me, body, timeout=30)
     await fake_tg.wait_for_message(other, "/status", timeout=30)
     sent = await eventually(lambda: _sent(live_api, message_id), timeout=10, what="the reply recorded as sent")
-    assert sent.telegram_message_id == reply.message_id
+    assert sent.channel_message_id == reply.message_id
     # the bot keeps going without a restart
     await fake_tg.owner_says(me, "/help")
     await fake_tg.wait_for_message(me, "/status")
-    assert runner.application.updater.running
+    assert not runner.stopped
     await asyncio.sleep(0.5)  # the drainer goes on polling the outbox: nothing is sent again
     assert fake_tg.count(me, body) == 1
     assert fake_tg.count(other, "/status") == 1
@@ -187,13 +190,13 @@ async def test_slow_telegram_never_gets_the_same_message_twice(fake_tg, start_bo
     message_id = await queue_staff_reply(live_api, me, body)
     await fake_tg.wait_for_message(me, body, timeout=20)  # Telegram did deliver it
     row = await eventually(lambda: _sent(live_api, message_id), timeout=20, what="the reply recorded as sent")
-    assert row.attempts == 0 and row.telegram_message_id is None  # the answer (with the id) never came
+    assert row.attempts == 0 and row.channel_message_id is None  # the answer (with the id) never came
     fake_tg.make_quick()
     await fake_tg.owner_says(me, "/help")
     await fake_tg.wait_for_message(me, "/status", timeout=20)
     second = await queue_staff_reply(live_api, owner(), "두 번째 답변입니다.")
     sent = await eventually(lambda: _sent(live_api, second), timeout=20, what="the next reply sent")
-    assert sent.telegram_message_id is not None
+    assert sent.channel_message_id is not None
     assert fake_tg.count(me, body) == 1
 
 
@@ -201,7 +204,7 @@ async def test_slow_polling_loses_nothing(fake_tg, start_bot, live_api):
     """getUpdates answers arrive after the bot's read timeout: the bot asks again (the updates stay at
     Telegram until confirmed) and answers each message once when Telegram is quick again."""
     runner = await start_bot()
-    read_timeout = runner.settings.poll_timeout + 10  # build_application's get_updates read timeout
+    read_timeout = runner.settings.poll_timeout + 10  # build_bot's get_updates read timeout
     me = owner()
     await fake_tg.owner_says(me, "/start")
     await fake_tg.wait_for_message(me, "바로 질문")
@@ -231,7 +234,7 @@ async def test_api_down_then_back_on_the_same_port(fake_tg, start_bot, live_api)
     app = create_app(make_settings(live_api.database_url))
     server, task, port = await start_server(app)
     try:
-        await start_bot(api_url=f"http://127.0.0.1:{port}", api_retries=1, deferred_retry_delays=(0.3, 0.5, 1.0, 2.0))
+        await start_bot(api_url=f"http://127.0.0.1:{port}", api_retries=1)
         me = owner()
         await fake_tg.owner_says(me, "/start")
         await fake_tg.wait_for_message(me, "바로 질문")
@@ -242,7 +245,7 @@ async def test_api_down_then_back_on_the_same_port(fake_tg, start_bot, live_api)
         polite = await fake_tg.wait_for_message(me, "잠시 후 다시", timeout=20)
         assert polite.text == texts.UNAVAILABLE
         body = "API가 멈춘 사이에 보낸 답변입니다."
-        other = owner()  # another owner: a ticket of this one would take the question as a follow-up
+        other = owner()  # another owner: this one's open ticket would hold the question for a decision
         message_id = await queue_staff_reply(live_api, other, body)  # written through the other API server
         await asyncio.sleep(1.5)  # the outage lasts: the bot retries the question and the drain in the meantime
 
@@ -262,82 +265,91 @@ async def test_api_down_then_back_on_the_same_port(fake_tg, start_bot, live_api)
         await task
 
 
-# --- the drainer's side of an unreachable Telegram (no servers) -----------------------------------------------------
+# --- the deliverer's side of an unreachable Telegram (no servers) ---------------------------------------------------
 
 
-async def test_unreachable_telegram_gives_the_batch_back_untried():
-    """The first send of a batch cannot reach Telegram: it is reported as a wait (``retry_after=0``, not a try),
-    the rest of the batch is released untouched, and the drain stops so the drainer can back off."""
-    from bot.outbox import OutboxDrainer, TelegramUnreachable
+class RecordingApi:
+    """The reports a deliverer makes, in memory."""
 
-    class Api:
-        def __init__(self):
-            self.failed, self.released, self.sent = [], [], []
+    def __init__(self):
+        self.reports: list[dict] = []
 
-        async def lease_outbox(self, *, limit, lease_seconds, chat_id=None):
-            return [{"id": i, "chat_id": 10 + i, "text": "답변", "buttons": None, "kind": "staff_reply",
-                     "ticket_id": None, "attempts": 0, "lease_token": f"t{i}"} for i in (1, 2, 3)]
+    async def report(self, **parts):
+        self.reports.append({k: list(v) for k, v in parts.items()})
+        return {}
 
-        async def outbox_failed(self, message_id, lease_token, error, *, retry_after=None, permanent=False):
-            self.failed.append((message_id, lease_token, retry_after, permanent))
 
-        async def outbox_release(self, message_id, lease_token, delay_seconds=0):
-            self.released.append((message_id, lease_token))
+def record(i: int, chat: int) -> OutboxRecord:
+    return OutboxRecord(id=i, channel="telegram", address=str(chat), chat_id=chat, text=f"답변 {i}",
+                        kind="staff_reply", lease_token=f"t{i}")
 
-        async def outbox_sent(self, message_id, telegram_message_id):
-            self.sent.append(message_id)
 
+async def test_unreachable_telegram_gives_the_rest_back_untried():
+    """The first send of a chat cannot reach Telegram: it is reported as a wait (``retry_after=0``, not a try),
+    the rest given back untried, so the drainer can back off; nothing is reported sent."""
     tried = []
 
     async def send(message):
         tried.append(message.id)
-        raise TelegramUnreachable("connection refused")
+        raise ChannelUnreachable("connection refused")
 
-    api = Api()
-    with pytest.raises(TelegramUnreachable):
-        await OutboxDrainer(api, send).drain_once()
-    assert tried == [1]
-    assert api.failed == [(1, "t1", 0, False)]
-    assert api.released == [(2, "t2"), (3, "t3")]
-    assert api.sent == []
-
-
-# --- many chats at once (what lets the bot keep up under load) -------------------------------------------------------
-
-
-async def test_updates_of_one_chat_in_order_other_chats_meanwhile():
-    """The bot handles different chats at the same time but one chat's updates strictly in order: a slow turn
-    (say, the API answering late) holds back only its own chat."""
-    from datetime import datetime, timezone
-
-    from telegram import Chat, Message, Update, User
-
-    from bot.main import PerChatUpdateProcessor
-
-    def update(update_id: int, chat_id: int) -> Update:
-        return Update(update_id, message=Message(update_id, datetime.now(timezone.utc), Chat(chat_id, "private"),
-                                                 from_user=User(chat_id, "대표", False), text="질문"))
-
-    log: list[tuple[str, str]] = []
-    slow = asyncio.Event()
-
-    async def turn(name: str, wait: asyncio.Event | None = None) -> None:
-        log.append(("start", name))
-        if wait is not None:
-            await wait.wait()
-        log.append(("end", name))
-
-    processor = PerChatUpdateProcessor(4)
-    tasks = [asyncio.create_task(processor.process_update(update(1, 10), turn("a1", slow))),
-             asyncio.create_task(processor.process_update(update(2, 10), turn("a2"))),
-             asyncio.create_task(processor.process_update(update(3, 20), turn("b1")))]
-    await eventually(lambda: _async_value(("end", "b1") in log), timeout=5, what="the other chat handled")
-    assert ("start", "a2") not in log  # chat 10 waits for its slow first turn
-    slow.set()
-    await asyncio.gather(*tasks)
-    assert log.index(("end", "a1")) < log.index(("start", "a2"))
-    assert processor._chats == {}  # nothing kept for chats with nothing waiting
+    api = RecordingApi()
+    reporter = Reporter(api)
+    with pytest.raises(ChannelUnreachable):
+        await Deliverer(send, reporter, concurrency=1).deliver([record(1, 10), record(2, 10), record(3, 11)])
+    assert await reporter.flush(5)
+    failed = {r["id"]: r["retry_after"] for report in api.reports for r in report["failed"]}
+    released = {r["id"] for report in api.reports for r in report["released"]}
+    assert set(failed) == set(tried) and set(failed.values()) == {0}  # what was tried: a wait, not a try
+    assert released == {1, 2, 3} - set(tried) and 2 in released
+    assert not any(report["sent"] for report in api.reports)
 
 
-async def _async_value(value):
-    return value
+async def test_a_failed_message_holds_back_the_rest_of_its_chat_only():
+    """A chat's messages go one after another: when one fails, the ones after it are given back (they must not
+    overtake it); other chats are not held back."""
+    sent = []
+
+    async def send(message):
+        if message.id == 1:
+            raise SendFailed("Bad Gateway")
+        sent.append(message.id)
+        return 100 + message.id
+
+    api = RecordingApi()
+    reporter = Reporter(api)
+    await Deliverer(send, reporter).deliver([record(1, 10), record(2, 10), record(3, 11)])
+    assert await reporter.flush(5)
+    parts = {k: [x["id"] for report in api.reports for x in report[k]] for k in ("sent", "failed", "released")}
+    assert parts == {"sent": [3], "failed": [1], "released": [2]} and sent == [3]
+
+
+async def test_a_sent_message_is_not_sent_again_while_its_report_waits():
+    """The API does not take the report (it is down): the message is kept as sent here, reported when the API is
+    back, and not sent again if it is leased again meanwhile."""
+
+    class DownThenUp(RecordingApi):
+        def __init__(self):
+            super().__init__()
+            self.down = 2
+
+        async def report(self, **parts):
+            if self.down:
+                self.down -= 1
+                raise ApiUnavailable("ConnectError")
+            return await super().report(**parts)
+
+    sends = []
+
+    async def send(message):
+        sends.append(message.id)
+        return 77
+
+    api = DownThenUp()
+    reporter = Reporter(api, max_backoff=0.05)
+    deliverer = Deliverer(send, reporter)
+    await deliverer.deliver([record(5, 10)])
+    await deliverer.deliver([record(5, 10)])  # leased again after its lease ran out
+    assert await reporter.flush(5)
+    assert sends == [5]
+    assert [x for report in api.reports for x in report["sent"]] == [{"id": 5, "message_id": 77}]

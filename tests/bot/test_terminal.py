@@ -8,9 +8,9 @@ import time
 
 from sqlalchemy import select
 
+from api.conversations import texts
 from api.outbox.models import OutboxMessage
 from api.tickets.models import Ticket
-from bot import texts
 from bot.client import ApiClient
 from bot.terminal import LOCAL_CHAT_MIN, TerminalChat, default_chat_id
 from tests.bot.conftest import eventually, find_question
@@ -73,7 +73,7 @@ async def test_terminal_chat_answers_escalates_and_shows_staff_replies(live_api)
         n = await screen.wait_for("사업자등록번호도", after=n)
         await screen.type("1")
         n = await screen.wait_for("접수할까요", after=n)
-        await screen.type("1")  # 접수하기
+        await screen.type("네")  # or the button
         n = await screen.wait_for("접수번호", after=n)
         ticket = await live_api.scalar(select(Ticket).where(Ticket.chat_id == chat_id))
         assert ticket is not None and ticket.text == escalate

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from api.kb.cache import MatcherCache
 from api.kb.models import AskLog
-from api.kb.ratelimit import SlidingWindowLimiter
+from api.ratelimits import RateLimits
 from api.kb import entries as kb_entries
 
 
@@ -128,21 +128,13 @@ async def test_chat_id_only_with_the_service_token(client, db, imported, make_st
 
 
 async def test_anonymous_callers_are_limited_per_ip_but_not_the_bot(app, client, imported, service_headers):
-    app.state.ask_limiter = SlidingWindowLimiter(2)
+    app.state.rate_limits = RateLimits(ask_per_minute=2)
     assert [(await ask(client, "국비 비율")).status_code for _ in range(2)] == [200, 200]
     limited = await ask(client, "국비 비율")
     assert limited.status_code == 429
     assert limited.json()["error"] == "rate_limited" and "다시 시도해 주세요" in limited.json()["detail"]
     assert 1 <= int(limited.headers["retry-after"]) <= 60
     assert [(await ask(client, "국비 비율", service_headers)).status_code for _ in range(5)] == [200] * 5
-
-
-def test_sliding_window_limiter():
-    limiter = SlidingWindowLimiter(2, 60)
-    assert limiter.hit("a", now=0) is None and limiter.hit("a", now=10) is None
-    assert limiter.hit("a", now=20) == 40  # the first hit leaves the window at 60
-    assert limiter.hit("b", now=20) is None  # per key
-    assert limiter.hit("a", now=60) is None
 
 
 async def test_feedback(client, db, imported, service_headers):
