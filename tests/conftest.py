@@ -10,10 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.app import create_app
 from api.auth.security import create_access_token
 from api.config import Settings
+from api.conversations.runner import Knowledge
 from api.db import get_session, make_engine
 from api.kb.asklog import AskLogWriter
+from api.kb.entries import kst_today
 from api.staff.models import Staff
 from api.staff.service import create_staff
+from knowledge.loader import load_entries, load_synonyms
+from knowledge.matcher import Matcher
 from tests import dbutil
 
 SERVICE_TOKEN = "test-service-token-0123456789"
@@ -143,3 +147,14 @@ def make_staff(db: AsyncSession):
         return staff, bearer_for(staff)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def real_matcher() -> Matcher:
+    """The matcher over the project's own knowledge base (built once: Kiwi takes seconds to load)."""
+    return Matcher(load_entries(), load_synonyms())
+
+
+@pytest.fixture
+def knowledge(real_matcher) -> Knowledge:
+    return Knowledge(matcher=real_matcher, today=kst_today())
