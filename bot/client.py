@@ -41,10 +41,17 @@ class ApiUnavailable(ApiError):
 
 
 class ApiClient:
+    """``base_url`` may name several API processes, comma-separated: a call that cannot reach one (or gets a
+    502/503/504 from it) goes to the next at once, so an adapter outlives the API process it was talking to."""
+
     def __init__(self, base_url: str, token: str, *, timeout: float = 10, retries: int = 2,
                  retry_delay: float = 0.5, transport: httpx.AsyncBaseTransport | None = None):
+        self.base_urls = [u.strip().rstrip("/") for u in base_url.split(",") if u.strip()]
+        if not self.base_urls:
+            raise ValueError("no API URL")
+        self._current = 0
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), timeout=httpx.Timeout(timeout, connect=min(timeout, 5)),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5)),
             headers={"Authorization": f"Bearer {token}", "User-Agent": "hotline-bot"}, transport=transport)
         self.retries = retries
         self.retry_delay = retry_delay
@@ -74,10 +81,12 @@ class ApiClient:
             headers["Idempotency-Key"] = idempotency_key
         safe_to_repeat = method in ("GET", "PUT", "DELETE", "HEAD") or idempotency_key is not None
         attempt = 0
+        failed_over = 0
         while True:
             attempt += 1
+            url = self.base_urls[self._current] + path
             try:
-                response = await self._http.request(method, path, json=json, params=params, headers=headers)
+                response = await self._http.request(method, url, json=json, params=params, headers=headers)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Nothing reached the API: always safe to try again.
                 reason = f"{type(exc).__name__}: {exc}"
@@ -88,7 +97,7 @@ class ApiClient:
             else:
                 if response.status_code in RETRY_STATUSES:
                     reason = f"HTTP {response.status_code}"
-                    if not safe_to_repeat or attempt > self.retries:
+                    if not safe_to_repeat:
                         raise _error_from(response, unavailable=True)
                 else:
                     if response.status_code >= 400:
@@ -96,6 +105,13 @@ class ApiClient:
                     if response.status_code == 204 or not response.content:
                         return None
                     return response.json()
+            if len(self.base_urls) > 1 and failed_over < len(self.base_urls) - 1:
+                self._current = (self._current + 1) % len(self.base_urls)  # the next API process, at once
+                failed_over += 1
+                attempt -= 1
+                log.info("API %s %s failed (%s); trying %s", method, path, reason, self.base_urls[self._current])
+                continue
+            failed_over = 0
             if attempt > self.retries:
                 raise ApiUnavailable(reason)
             log.info("API %s %s failed (%s); retrying", method, path, reason)

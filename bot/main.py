@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Bot, BotCommand, Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
+from telegram.error import Conflict, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
@@ -159,6 +159,12 @@ class BotRunner:
                                                   "allowed_updates": list(Update.ALL_TYPES)},
                         read_timeout=self.settings.poll_timeout + 10)
                 wait = self.settings.api_retry_delay or 0.5
+            except Conflict:
+                # Another process of this bot is polling (Telegram ends the older poll): stand by for a poll's
+                # length, then try again; whichever polls takes over the updates nobody confirmed.
+                log.info("another bot process is polling; standing by for %.0f s", self.settings.poll_timeout + 1)
+                await asyncio.sleep(self.settings.poll_timeout + 1)
+                continue
             except TelegramError as exc:
                 log.warning("getUpdates failed (%s); again in %.1f s", exc, wait)
                 await asyncio.sleep(wait)

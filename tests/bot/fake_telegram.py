@@ -14,13 +14,14 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -81,6 +82,13 @@ class FakeTelegram:
         self.server: uvicorn.Server | None = None
         self._task: asyncio.Task | None = None
         self.port: int | None = None
+        # Telegram ends a waiting getUpdates with 409 when another one arrives (two pollers of one bot).
+        self.exclusive_polling = False
+        self._polls = 0
+        # Hooks for fault tests: awaited with (caller, updates) before a batch is returned, and with (caller,
+        # params) before a sendMessage is carried out (returning False drops it, as if it never arrived).
+        self.on_updates: Callable[[str, list[dict]], Awaitable[None]] | None = None
+        self.send_gate: Callable[[str, dict], Awaitable[bool]] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------------------------
 
@@ -88,12 +96,17 @@ class FakeTelegram:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
 
+    def base_url_for(self, caller: str) -> str:
+        """A base URL that names its caller (each bot process its own), so the fake can tell them apart."""
+        return f"http://127.0.0.1:{self.port}/{caller}/bot"
+
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
 
     async def start(self) -> "FakeTelegram":
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["GET", "POST"])])
+        app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["GET", "POST"]),
+                                Route("/{caller}/bot{token}/{method}", self._dispatch, methods=["GET", "POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
         self.server = uvicorn.Server(config)
         self._task = asyncio.create_task(self.server.serve())
@@ -246,7 +259,11 @@ class FakeTelegram:
         token, method = request.path_params["token"], request.path_params["method"]
         if token != self.token:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except ClientDisconnect:  # the caller died mid-request (fault tests kill bots)
+            return Response(status_code=499)
+        params["_caller"] = request.path_params.get("caller") or ""
         self.calls.append((method, params))
         failure = self._take_failure(method)
         if failure is not None:
@@ -293,21 +310,31 @@ class FakeTelegram:
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + timeout
         async with self._cond:
+            self._polls += 1
+            mine = self._polls
+            self._cond.notify_all()  # a waiting poll learns it has been superseded
             if offset:
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while True:
+                if self.exclusive_polling and self._polls != mine:
+                    return self._error(409, "Conflict: terminated by other getUpdates request; make sure that "
+                                            "only one bot instance is running")
                 if self.redeliveries:
                     again, self.redeliveries = self.redeliveries, []
-                    return again
+                    pending = again
+                    break
                 pending = [u for u in self.updates if u["update_id"] >= offset][:limit]
                 remaining = deadline - time.monotonic()
                 if pending or remaining <= 0 or (self.server and self.server.should_exit):
-                    return pending
+                    break
                 try:
                     await asyncio.wait_for(self._cond.wait(), timeout=remaining)
                 except TimeoutError:
                     pass
+        if pending and self.on_updates is not None:
+            await self.on_updates(params.get("_caller", ""), pending)
+        return pending
 
     def _record(self, chat_id: int, text: str, markup: dict | None, reply_to: int | None) -> Sent:
         buttons = (markup or {}).get("inline_keyboard") or []
@@ -320,6 +347,8 @@ class FakeTelegram:
         return self.private_chat(chat_id) if chat_id > 0 else self.group_chat(chat_id)
 
     async def _m_sendMessage(self, params: dict) -> Any:
+        if self.send_gate is not None and not await self.send_gate(params.get("_caller", ""), params):
+            return self._error(502, "Bad Gateway")
         text = params.get("text") or ""
         if not text.strip():
             return self._error(400, "Bad Request: message text is empty")

@@ -79,3 +79,20 @@ async def test_5xx_is_retried_for_safe_calls_and_4xx_is_an_api_error():
             await api.lease(channel="fax", limit=1, lease_seconds=30)
     assert caught.value.status == 422 and caught.value.code == "validation_error"
     assert caught.value.detail == "채널이 올바르지 않습니다." and not isinstance(caught.value, ApiUnavailable)
+
+
+async def test_several_api_processes_a_call_fails_over_at_once():
+    seen = []
+
+    def handler(request):
+        seen.append(request.url.host)
+        if request.url.host == "api-1.test":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json=[])
+
+    api = ApiClient("http://api-1.test, http://api-2.test/", "tok", retries=0, retry_delay=0,
+                    transport=httpx.MockTransport(handler))
+    async with api:
+        assert await api.lease(channel="telegram", limit=1, lease_seconds=30) == []
+        assert await api.lease(channel="telegram", limit=1, lease_seconds=30) == []  # stays on the one that works
+    assert seen == ["api-1.test", "api-2.test", "api-2.test"]
