@@ -65,7 +65,7 @@ def _check(channel: str, address: str) -> None:
 
 @functools.cache
 def _insert_numbered(dialect: str):
-    return dialect_insert(dialect)(Chat).on_conflict_do_nothing()
+    return dialect_insert(dialect)(Chat.__table__).on_conflict_do_nothing()
 
 
 async def ensure_chats(session: AsyncSession, *, channel: str, addresses: list[str]) -> dict[str, int]:
@@ -75,16 +75,17 @@ async def ensure_chats(session: AsyncSession, *, channel: str, addresses: list[s
         _check(channel, address)
     if not wanted:
         return {}
-    found = dict((await session.execute(select(Chat.address, Chat.id).where(
-        Chat.channel == channel, Chat.address.in_(wanted)))).all())
-    missing = [a for a in wanted if a not in found]
-    if missing and channel in NUMBERED:
+    if channel in NUMBERED:  # the id is the number: no need to look anything up
         now = utcnow()
         await session.execute(_insert_numbered(session.get_bind().dialect.name),
-                              [{"id": int(a), "channel": channel, "address": a, "created_at": now} for a in missing])
-        found.update({a: int(a) for a in missing})
-    for address in missing if channel not in NUMBERED else ():
-        found[address] = await _allocate(session, channel=channel, address=address)
+                              [{"id": int(a), "channel": channel, "address": a, "created_at": now}
+                               for a in sorted(wanted, key=int)])
+        return {a: int(a) for a in wanted}
+    found = dict((await session.execute(select(Chat.address, Chat.id).where(
+        Chat.channel == channel, Chat.address.in_(wanted)))).all())
+    for address in wanted:
+        if address not in found:
+            found[address] = await _allocate(session, channel=channel, address=address)
     return found
 
 

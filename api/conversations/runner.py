@@ -16,6 +16,7 @@ the state and queue every reply, all in the caller's transaction (the request co
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -85,19 +86,54 @@ class Processed:
 # --- claims ----------------------------------------------------------------------------------------------------------
 
 
+# The statements every update runs, built once per database as Core statements with bound parameters (building
+# and caching a statement per request costs more than running it).
+CLAIMS = ChannelUpdate.__table__
+CONVERSATIONS = Conversation.__table__
+OUTBOX = OutboxMessage.__table__
+CENTRES = Center.__table__
+TICKETS = Ticket.__table__
+
+
+@dataclass(frozen=True)
+class _Statements:
+    claim: Any
+    new_conversations: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    insert_ = dialect_insert(dialect)
+    return _Statements(
+        claim=insert_(CLAIMS).on_conflict_do_nothing().returning(CLAIMS.c.key, sort_by_parameter_order=True),
+        new_conversations=insert_(CONVERSATIONS).on_conflict_do_nothing())
+
+
+_STATES = (select(CONVERSATIONS.c.chat_id, CONVERSATIONS.c.state)
+           .where(CONVERSATIONS.c.chat_id.in_(bindparam("ids", expanding=True))).order_by(CONVERSATIONS.c.chat_id))
+_CENTRES = select(CENTRES.c.id, CENTRES.c.code, CENTRES.c.name, CENTRES.c.phone, CENTRES.c.opens, CENTRES.c.closes)
+_TICKETS = (select(TICKETS.c.id, TICKETS.c.chat_id, TICKETS.c.number, TICKETS.c.status, TICKETS.c.center_id,
+                   TICKETS.c.created_at, TICKETS.c.text, TICKETS.c.first_responded_at, TICKETS.c.resolved_at,
+                   TICKETS.c.first_response_due, TICKETS.c.rating)
+            .where(TICKETS.c.chat_id.in_(bindparam("chats", expanding=True)))
+            .order_by(TICKETS.c.created_at.desc(), TICKETS.c.id.desc()))
+_SAVE = (update(CONVERSATIONS).where(CONVERSATIONS.c.chat_id == bindparam("c"))
+         .values(state=bindparam("s", type_=CONVERSATIONS.c.state.type), version=CONVERSATIONS.c.version + 1,
+                 updated_at=bindparam("t", type_=CONVERSATIONS.c.updated_at.type)))
+_QUEUE = insert(OUTBOX).returning(OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 async def claim(session: AsyncSession, *, channel: str, keys: Sequence[str], now: dt.datetime | None = None) -> set[str]:
-    """Record ``keys`` as processed in this transaction; the ones seen before are left out of the answer."""
+    """Record ``keys`` as processed in this transaction; the ones seen before are left out of the answer. One
+    statement, rows in key order: two processes claiming overlapping batches take the keys in the same order (no
+    deadlock), and the second waits for the first's transaction (PostgreSQL) before it learns the outcome."""
     wanted = sorted({k for k in keys if 0 < len(k) <= MAX_KEY_CHARS})
     if not wanted:
         return set()
     now = now or utcnow()
-    statement = (dialect_insert(session)(ChannelUpdate).on_conflict_do_nothing()
-                 .returning(ChannelUpdate.key))
-    taken = set()
-    for key in wanted:  # one by one, in a fixed order: two processes claiming overlapping batches never deadlock
-        result = await session.execute(statement, [{"channel": channel, "key": key, "processed_at": now}])
-        taken.update(result.scalars().all())
-    return taken
+    result = await session.execute(_statements(session.get_bind().dialect.name).claim,
+                                   [{"channel": channel, "key": key, "processed_at": now} for key in wanted])
+    return set(result.scalars().all())
 
 
 async def stored_replies(session: AsyncSession, *, channel: str, keys: Sequence[str]) -> dict[str, list[int]]:
@@ -188,26 +224,23 @@ class _Context:
 
 
 async def _lock_states(session: AsyncSession, chat_ids: list[int], now: dt.datetime) -> dict[int, ChatState]:
-    """Every chat's state, its row locked until the transaction ends (chat id order: no deadlocks)."""
+    """Every chat's state, its row locked until the transaction ends (chat id order: no deadlocks). Chats seen
+    before cost one statement; a new chat's row is created first."""
     ids = sorted(set(chat_ids))
-    await session.execute(dialect_insert(session)(Conversation).on_conflict_do_nothing(),
-                          [{"chat_id": c, "state": {}, "version": 0, "updated_at": now} for c in ids])
-    query = (select(Conversation.chat_id, Conversation.state).where(Conversation.chat_id.in_(ids))
-             .order_by(Conversation.chat_id))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return {chat_id: ChatState.load(state) for chat_id, state in (await session.execute(query)).all()}
+    dialect = session.get_bind().dialect.name
+    query = _STATES.with_for_update() if dialect == "postgresql" else _STATES
+    found = dict((await session.execute(query, {"ids": ids})).all())
+    missing = [c for c in ids if c not in found]
+    if missing:
+        await session.execute(_statements(dialect).new_conversations,
+                              [{"chat_id": c, "state": {}, "version": 0, "updated_at": now} for c in missing])
+        found.update((await session.execute(query, {"ids": missing})).all())
+    return {chat_id: ChatState.load(found[chat_id]) for chat_id in ids}
 
 
 async def _save_states(session: AsyncSession, states: dict[int, ChatState], now: dt.datetime) -> None:
-    if not states:
-        return
-    table = Conversation.__table__
-    await session.execute(
-        update(table).where(table.c.chat_id == bindparam("c"))
-        .values(state=bindparam("s", type_=table.c.state.type), version=table.c.version + 1,
-                updated_at=bindparam("t", type_=table.c.updated_at.type)),
-        [{"c": chat_id, "s": state.dump(), "t": now} for chat_id, state in states.items()])
+    if states:
+        await session.execute(_SAVE, [{"c": chat_id, "s": state.dump(), "t": now} for chat_id, state in states.items()])
 
 
 async def ticket_views(session: AsyncSession, *, chat_ids: Sequence[int], centres: dict[int, Center],
@@ -216,11 +249,7 @@ async def ticket_views(session: AsyncSession, *, chat_ids: Sequence[int], centre
     out: dict[int, list[TicketView]] = defaultdict(list)
     if not chat_ids:
         return out
-    rows = (await session.execute(
-        select(Ticket.id, Ticket.chat_id, Ticket.number, Ticket.status, Ticket.center_id, Ticket.created_at,
-               Ticket.text, Ticket.first_responded_at, Ticket.resolved_at, Ticket.first_response_due, Ticket.rating)
-        .where(Ticket.chat_id.in_(set(chat_ids)))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc()))).all()
+    rows = (await session.execute(_TICKETS, {"chats": sorted(set(chat_ids))})).all()
     calendars = {}
     for row in rows:
         center = centres[row.center_id]
@@ -323,7 +352,7 @@ async def process(session: AsyncSession, *, channel: str, updates: Sequence[Owne
     now = now or utcnow()
     chat_ids = await ensure_chats(session, channel=channel, addresses=[u.address for u in updates])
     states = await _lock_states(session, list(chat_ids.values()), now)
-    centres = list((await session.scalars(select(Center))).all())
+    centres = list((await session.execute(_CENTRES)).all())
     run = _Run(session=session, channel=channel, knowledge=knowledge, policy=policy, max_text_chars=max_text_chars,
                now=now, centres_by_id={c.id: c for c in centres}, centres_by_code={c.code: c for c in centres})
     tickets = await ticket_views(session, chat_ids=list(chat_ids.values()), centres=run.centres_by_id, now=now)
@@ -348,8 +377,7 @@ async def process(session: AsyncSession, *, channel: str, updates: Sequence[Owne
             tickets.update(await ticket_views(session, chat_ids=[chat_id], centres=run.centres_by_id, now=now))
     await _save_states(session, states, now)
     if run.rows:
-        ids = (await session.execute(insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
-                                     run.rows)).scalars().all()
+        ids = (await session.execute(_QUEUE, run.rows)).scalars().all()
         for key, outbox_id in zip(run.row_keys, ids, strict=True):
             processed.replies[key].append(outbox_id)
     return processed

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -133,21 +133,31 @@ async def lease_due(session: AsyncSession, *, channel: str, limit: int = 20, lea
     return await _take(session, sorted(wanted), now=now, lease_seconds=lease_seconds)
 
 
+_OUTBOX = OutboxMessage.__table__
+_EARLIER = _OUTBOX.alias("earlier")
+_LEASE_NEW = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)), _OUTBOX.c.status == "pending",
+           ~exists().where(_EARLIER.c.chat_id == _OUTBOX.c.chat_id, _EARLIER.c.status == "pending",
+                           _EARLIER.c.id < bindparam("first")))
+    .values(lease_token=bindparam("token"), lease_until=bindparam("until", type_=_OUTBOX.c.lease_until.type))
+    .returning(*(_OUTBOX.c[c.key] for c in _COLUMNS))
+)
+
+
 async def lease_new(session: AsyncSession, *, ids: Sequence[int], lease_seconds: float,
                     now: datetime | None = None) -> list[OutboxRecord]:
     """Lease messages just queued (by processing an update) to the caller, so it delivers them without another
-    round trip: those of chats with no earlier pending message (the others wait their turn in the outbox)."""
+    round trip: those of chats with no earlier pending message (the others wait their turn in the outbox). One
+    statement."""
     if not ids:
         return []
     now = now or utcnow()
-    earlier = aliased(OutboxMessage)
-    blocked = set((await session.scalars(
-        select(OutboxMessage.chat_id).where(OutboxMessage.id.in_(ids), exists().where(
-            earlier.chat_id == OutboxMessage.chat_id, earlier.status == "pending", earlier.id < min(ids),
-        )))).all())
-    rows = (await session.execute(select(OutboxMessage.id, OutboxMessage.chat_id)
-                                  .where(OutboxMessage.id.in_(ids)))).all()
-    return await _take(session, [i for i, chat in rows if chat not in blocked], now=now, lease_seconds=lease_seconds)
+    token = secrets.token_hex(16)
+    until = now + timedelta(seconds=min(max(lease_seconds, 1), MAX_LEASE_SECONDS))
+    rows = (await session.execute(_LEASE_NEW, {"ids": list(ids), "first": min(ids), "token": token,
+                                               "until": until})).all()
+    return [_record(row, token) for row in sorted(rows, key=lambda r: r.id)]
 
 
 async def hand_over(session: AsyncSession, *, ids: Sequence[int], now: datetime | None = None) -> list[OutboxRecord]:
