@@ -9,7 +9,7 @@ Guarantees:
   holder, which stops at the first failure);
 - a Telegram group chat (negative id) gets at most ``GROUP_SENDS_PER_MINUTE`` messages a minute (Telegram's limit);
 - a failure is retried with exponential backoff, or after the channel's ``retry_after`` (which does not count as
-  an attempt); after ``MAX_ATTEMPTS`` or a permanent refusal (bot blocked, chat gone) the message is ``failed``;
+  an attempt); after ``RetryPolicy.max_attempts`` or a permanent refusal (bot blocked, chat gone) the message is ``failed``;
 - reporting "sent" twice is harmless, and a message once sent is never leased again.
 
 The one window no protocol closes: the channel accepted a message and its adapter died before reporting it. The
@@ -32,18 +32,30 @@ from api.contract import TELEGRAM, OutboxRecord, keyboard_from_json
 from api.db import utcnow
 from api.outbox.models import OutboxMessage
 
-MAX_ATTEMPTS = 15
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 15 * 60
 GROUP_SENDS_PER_MINUTE = 20
 MAX_LEASE_SECONDS = 300
 MAX_ERROR_LENGTH = 1000
 MAX_PER_CHAT = 10  # a chat's messages leased at once
 
 
-def backoff(attempts: int) -> timedelta:
-    """The wait before the next try after ``attempts`` failed tries: 1 s, 2 s, 4 s, … capped at 15 minutes."""
-    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS))
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How failed sends are retried (``HOTLINE_OUTBOX_MAX_ATTEMPTS``, ``HOTLINE_OUTBOX_BACKOFF_SECONDS``,
+    ``HOTLINE_OUTBOX_BACKOFF_CAP_SECONDS``): the wait doubles from ``backoff_seconds`` up to ``backoff_cap_seconds``;
+    after ``max_attempts`` tries the message is given up (``failed``)."""
+
+    max_attempts: int = 15
+    backoff_seconds: float = 1.0
+    backoff_cap_seconds: float = 15 * 60
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait before the next try after ``attempts`` failed tries: 1 s, 2 s, 4 s, … capped."""
+        return timedelta(seconds=min(self.backoff_seconds * 2 ** max(attempts - 1, 0), self.backoff_cap_seconds))
+
+    @classmethod
+    def from_settings(cls, settings) -> "RetryPolicy":
+        return cls(max_attempts=settings.outbox_max_attempts, backoff_seconds=settings.outbox_backoff_seconds,
+                   backoff_cap_seconds=settings.outbox_backoff_cap_seconds)
 
 
 _COLUMNS = (OutboxMessage.id, OutboxMessage.channel, OutboxMessage.address, OutboxMessage.chat_id,
@@ -209,7 +221,8 @@ class ReportOutcome:
 
 
 async def report(session: AsyncSession, *, sent: Sequence[Sent] = (), failed: Sequence[Failed] = (),
-                 released: Sequence[Released] = (), now: datetime | None = None) -> ReportOutcome:
+                 released: Sequence[Released] = (), policy: RetryPolicy = RetryPolicy(),
+                 now: datetime | None = None) -> ReportOutcome:
     """Record what an adapter did with its leased messages, in one transaction.
 
     ``sent`` is recorded whatever the lease says (the message did go out, and a sent message must never be
@@ -236,10 +249,10 @@ async def report(session: AsyncSession, *, sent: Sequence[Sent] = (), failed: Se
             message.next_attempt_at = now + timedelta(seconds=max(float(f.retry_after), 0.0))
         else:
             message.attempts += 1
-            if f.permanent or message.attempts >= MAX_ATTEMPTS:
+            if f.permanent or message.attempts >= policy.max_attempts:
                 message.status = "failed"
             else:
-                message.next_attempt_at = now + backoff(message.attempts)
+                message.next_attempt_at = now + policy.backoff(message.attempts)
     for r in released:
         await session.execute(
             update(OutboxMessage)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.auth.deps import ServicePrincipal, SessionDep
 from api.channels.schemas import OutboxRecordOut
@@ -22,12 +22,13 @@ async def lease(body: LeaseIn, session: SessionDep, _: ServicePrincipal) -> list
 
 
 @router.post("/report", response_model=ReportOut)
-async def report(body: ReportIn, session: SessionDep, _: ServicePrincipal) -> ReportOut:
+async def report(body: ReportIn, session: SessionDep, _: ServicePrincipal, request: Request) -> ReportOut:
     """What the caller did with its leased messages: sent (recorded whatever the lease says: a sent message is
     never sent again; repeating a report is harmless), failed (retried later, or given up), released."""
     outcome = await delivery.report(
         session, sent=[delivery.Sent(s.id, s.message_id) for s in body.sent],
         failed=[delivery.Failed(f.id, f.lease_token, f.error, f.retry_after, f.permanent) for f in body.failed],
-        released=[delivery.Released(r.id, r.lease_token, r.delay_seconds) for r in body.released])
+        released=[delivery.Released(r.id, r.lease_token, r.delay_seconds) for r in body.released],
+        policy=delivery.RetryPolicy.from_settings(request.app.state.settings))
     return ReportOut(sent=outcome.sent, failed=outcome.failed, released=outcome.released,
                      lease_lost=outcome.lease_lost)

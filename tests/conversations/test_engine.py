@@ -11,7 +11,7 @@ from api.conversations.model import (AppendToTicket, Attachment, CreateTicket, I
                                      RecordFeedback, RecordPick, Routing)
 from api.conversations.state import ChatState
 from tests.conversations.fakes import (AS, GOSEONG, HWASEONG, NOW, POHANG, RATIO, Chat, FakeContext, answered,
-                                       clarify, kind, press, ticket)
+                                       clarify, press, ticket)
 
 
 def test_an_answer_carries_its_source_year_and_feedback_buttons():

@@ -90,14 +90,17 @@ async def test_backoff_grows_and_gives_up(db):
     m = await enqueue(db, to=to(4245), text="x", kind="message")
     now = utcnow()
     waits = []
-    for _ in range(delivery.MAX_ATTEMPTS):
+    policy = delivery.RetryPolicy()
+    for _ in range(policy.max_attempts):
         [leased] = await delivery.lease_due(db, channel="telegram", address="4245", now=now)
         await delivery.report(db, failed=[delivery.Failed(m.id, leased.lease_token, "boom")], now=now)
         row = await _row(db, m.id)
         waits.append((row.next_attempt_at - now).total_seconds())
         now = row.next_attempt_at
-    assert row.status == "failed" and row.attempts == delivery.MAX_ATTEMPTS
-    assert waits[:4] == [1, 2, 4, 8] and max(waits) == delivery.BACKOFF_CAP_SECONDS
+    assert row.status == "failed" and row.attempts == policy.max_attempts
+    assert waits[:4] == [1, 2, 4, 8] and max(waits) == policy.backoff_cap_seconds
+    short = delivery.RetryPolicy(max_attempts=2, backoff_seconds=5, backoff_cap_seconds=7)
+    assert [short.backoff(n).total_seconds() for n in (1, 2, 3)] == [5, 7, 7]
     assert await delivery.lease_due(db, channel="telegram", address="4245", now=now + timedelta(days=1)) == []
 
 
