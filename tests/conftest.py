@@ -22,7 +22,7 @@ SECRET_KEY = "test-secret-key-0123456789abcdef"
 
 def make_settings(database_url: str, **overrides) -> Settings:
     values = dict(env="test", database_url=database_url, service_token=SERVICE_TOKEN, secret_key=SECRET_KEY,
-                  run_scheduler=False, telegram_token=None)
+                  run_scheduler=False, telegram_token=None, programme_year=2026)
     values.update(overrides)
     return Settings(**values)
 

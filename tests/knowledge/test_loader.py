@@ -34,6 +34,7 @@ entries:
       title: 정책브리핑 (2025)
       url: https://www.korea.kr/briefing/pressReleaseView.do?newsId=156513772
     year: 2025
+    reviewed_on: 2026-11-30
     valid_from: 2019-01-01
     valid_to: null
 """
@@ -48,6 +49,7 @@ entries:
     answer: 스마트공장 사업관리시스템에서 온라인으로 신청해요.
     source: {title: 전북일보, url: "https://www.jbnews.com/news/articleView.html?idxno=1354658"}
     year: 2025
+    reviewed_on: 2025-01-02
     valid_from: 2025-01-01
     valid_to: 2025-12-31
 """
@@ -178,6 +180,7 @@ def entry_yaml(**overrides) -> str:
         "answer": "정부가 50%를 지원해요.",
         "source": "{title: 정책브리핑, url: 'https://www.korea.kr/a'}",
         "year": "2025",
+        "reviewed_on": "2025-05-30",
         "valid_from": "2019-01-01",
         "valid_to": "null",
     }
