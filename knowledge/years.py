@@ -83,9 +83,10 @@ def for_year(entry: Entry, year: int | None, history: History) -> Entry:
 _FOUR_DIGIT = re.compile(r"(?<![\d,.])(20\d\d)(?![\d,.])\s*(년도|년|학년)?")
 _TWO_DIGIT = re.compile(r"(?<![\d,.'’])['’]?(\d\d)\s*년\s*(도|에|엔|기준|공고|꺼|거|때|당시|사업|한도|까지)")
 _APOSTROPHE = re.compile(r"['’](\d\d)(?!\d)")
-# A year the company was founded in, moved in, ... is the company's story, not the programme year asked about.
-_COMPANY_EVENT = re.compile(r"^\s*(?:년도|년)?\s*(?:에|에는|쯤|경)?\s*(?:창업|설립|개업|법인|입주|이전|준공|공장을|회사를|세운|지은|지었|"
-                            r"시작|부터|들어|입사|인수|사업자)")
+# A year that dates the company's own story ("2015년에 창업한", "2021년에 스마트공장 구축했는데", "19년부터") is not the
+# programme year asked about: such a year is skipped (the current entry, which explains changes, is served).
+_COMPANY_EVENT = re.compile(r"^(?:년도|년)?[^.?!,\n]{0,10}?(?:창업|설립|개업|법인|입주|이전|준공|세운|지은|지었|시작|부터|들어와|입사|"
+                            r"인수|사업자|구축했|구축한|도입했|도입한|했는데|했을|했던|받았|받은|참여했|선정됐|선정된|설치했|깔았|들였)")
 _RELATIVE = (
     (re.compile(r"재작년|지지난\s*해"), -2),
     (re.compile(r"작년|지난\s*해|전년도|저번\s*해|昨年"), -1),
@@ -111,12 +112,12 @@ def named_year(text: str, programme_year: int) -> int | None:
             if _COMPANY_EVENT.match(text[m.end(1):m.end(1) + 12]):
                 continue
             years.add(year)
-    for pattern, offset in _RELATIVE:
-        for m in pattern.finditer(text):
-            if _COMPANY_EVENT.match(text[m.end():m.end() + 12]):
-                continue
-            years.add(programme_year + offset)
-            break
+    rest = text
+    for pattern, offset in _RELATIVE:  # longest first: "재작년" is not also "작년"
+        for m in pattern.finditer(rest):
+            if not _COMPANY_EVENT.match(rest[m.end():m.end() + 12]):
+                years.add(programme_year + offset)
+        rest = pattern.sub(lambda m: " " * len(m.group()), rest)
     return years.pop() if len(years) == 1 else None
 
 

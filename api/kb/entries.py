@@ -319,10 +319,11 @@ async def list_entries(session: AsyncSession, *, q: str | None = None, topic: st
 
 
 async def count_stale(session: AsyncSession, *, programme_year: int, today: dt.date | None = None) -> int:
-    """How many published entries need a look (``EntrySummary.stale``): the admin dashboard's count."""
+    """How many served entries (published and valid today) need a look (``EntrySummary.stale``): the admin
+    dashboard's count."""
     today = today or kst_today()
     return sum(1 for e in await published_entries(session)
-               if stale_reasons(year=e.year, reviewed_on=e.reviewed_on, history_of=e.history_of,
+               if e.is_valid_on(today) and stale_reasons(year=e.year, reviewed_on=e.reviewed_on, history_of=e.history_of,
                                 programme_year=programme_year, today=today))
 
 
