@@ -67,15 +67,19 @@ class History:
         return sorted(self.by_current.get(current.id, {}), reverse=True) if current is not None else []
 
 
-def for_year(entry: Entry, year: int | None, history: History) -> Entry:
+def for_year(entry: Entry, year: int | None, history: History, *, today: dt.date | None = None) -> Entry:
     """The entry to serve when the owner asked about ``year``: the history entry of that year when the entry's
-    current entry has one, else the current entry (whose answer describes the change)."""
+    current entry has one (and it may be served ``today``), else the current entry (whose answer describes the
+    change)."""
     if year is None:
         return entry
     current = history.current_of(entry) or entry
     if current.year == year:
         return current
-    return history.by_current.get(current.id, {}).get(year, current)
+    older = history.by_current.get(current.id, {}).get(year)
+    if older is None or (today is not None and not older.is_valid_on(today)):
+        return current
+    return older
 
 
 # --------------------------------------------------------------------------- the year a question names

@@ -99,7 +99,7 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     programme_year = request.app.state.settings.current_programme_year()
     answer = None
     if result.outcome == "answered" and result.entry:
-        entry = years.for_year(result.entry, years.named_year(text, programme_year), history)
+        entry = years.for_year(result.entry, years.named_year(text, programme_year), history, today=today)
         result = dataclasses.replace(result, entry=entry)  # the log records the entry served
         answer = AnswerOut.of(entry, programme_year=programme_year, current=history.current_of(entry))
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")

@@ -3,6 +3,7 @@ from an older year, and why an entry is stale."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -82,6 +83,9 @@ def test_for_year_picks_the_history_entry_of_the_named_year():
     assert for_year(OTHER, 2025, history) is OTHER  # no history at all
     assert for_year(H2025, 2023, history) is H2023  # from a history entry, through its current entry
     assert for_year(H2025, 2026, history) is CURRENT
+    expired = History.of([CURRENT, replace(H2025, valid_to=dt.date(2026, 1, 31))])
+    assert for_year(CURRENT, 2025, expired, today=dt.date(2026, 12, 6)) is CURRENT  # an expired rule is not served
+    assert for_year(CURRENT, 2025, expired, today=dt.date(2026, 1, 2)).id == "limits-2025"
 
 
 def test_year_note_says_an_answer_is_from_an_older_year():
