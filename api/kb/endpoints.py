@@ -155,7 +155,8 @@ async def list_entries(request: Request, session: SessionDep, _: AdminPrincipal,
 
 
 @admin.post("/entries", response_model=EntryDetailOut, status_code=201)
-async def create_entry(request: Request, body: EntryCreateIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def create_entry(request: Request, body: EntryCreateIn, session: SessionDep,
+                       principal: AdminPrincipal) -> EntryDetailOut:
     await kb_entries.create_entry(session, entry_id=body.id, topic=body.topic, title=body.title,
                                   paraphrases=body.paraphrases, keywords=body.keywords, answer=body.answer,
                                   source_title=body.source_title, source_url=body.source_url, year=body.year,
@@ -183,7 +184,8 @@ async def save_revision(request: Request, entry_id: str, body: RevisionIn, sessi
 
 
 @admin.post("/entries/{entry_id}/publish", response_model=EntryDetailOut)
-async def publish(request: Request, entry_id: str, body: PublishIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def publish(request: Request, entry_id: str, body: PublishIn, session: SessionDep,
+                  principal: AdminPrincipal) -> EntryDetailOut:
     await kb_entries.publish(session, entry_id=entry_id, revision=body.revision, author=principal.staff)
     return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
@@ -195,7 +197,8 @@ async def unpublish(request: Request, entry_id: str, session: SessionDep, princi
 
 
 @admin.post("/entries/{entry_id}/rollback", response_model=EntryDetailOut)
-async def rollback(request: Request, entry_id: str, body: RollbackIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def rollback(request: Request, entry_id: str, body: RollbackIn, session: SessionDep,
+                   principal: AdminPrincipal) -> EntryDetailOut:
     """A new revision copying an old one (and published, unless ``publish`` is false)."""
     await kb_entries.rollback(session, entry_id=entry_id, to_revision=body.to_revision, author=principal.staff,
                               publish=body.publish, note=body.note)

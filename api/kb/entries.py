@@ -73,7 +73,8 @@ def revision_entry(entry_id: str, topic: str, rev: KbRevision) -> Entry:
 def _revision_values(e: Entry) -> dict[str, Any]:
     return {"title": e.title, "paraphrases": list(e.paraphrases), "keywords": list(e.keywords),
             "answer": e.answer, "source_title": e.source_title, "source_url": e.source_url, "year": e.year,
-            "valid_from": e.valid_from, "valid_to": e.valid_to, "reviewed_on": e.reviewed_on, "history_of": e.history_of}
+            "valid_from": e.valid_from, "valid_to": e.valid_to, "reviewed_on": e.reviewed_on,
+            "history_of": e.history_of}
 
 
 # --------------------------------------------------------------------------- validation
@@ -323,8 +324,9 @@ async def count_stale(session: AsyncSession, *, programme_year: int, today: dt.d
     dashboard's count."""
     today = today or kst_today()
     return sum(1 for e in await published_entries(session)
-               if e.is_valid_on(today) and stale_reasons(year=e.year, reviewed_on=e.reviewed_on, history_of=e.history_of,
-                                programme_year=programme_year, today=today))
+               if e.is_valid_on(today) and stale_reasons(year=e.year, reviewed_on=e.reviewed_on,
+                                                         history_of=e.history_of, programme_year=programme_year,
+                                                         today=today))
 
 
 async def public_answer(session: AsyncSession, *, entry_id: str, today: dt.date | None = None
