@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +46,12 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     retention_days: int = Field(default=3 * 365, ge=1,
                                 description="resolved tickets' personal data is anonymised this many days after")
+    programme_year: int | None = Field(default=None, ge=2014, le=2100,
+                                       description="the programme year answers are for (default: this year in Korea)")
+
+    def current_programme_year(self) -> int:
+        """``HOTLINE_PROGRAMME_YEAR``, or the calendar year in Korea."""
+        return self.programme_year or dt.datetime.now(ZoneInfo("Asia/Seoul")).year
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

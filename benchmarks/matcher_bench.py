@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge import Entry, Matcher, load_entries, load_synonyms  # noqa: E402
+from knowledge import Entry, Matcher, load_entries, load_synonyms, matchable  # noqa: E402
 from knowledge import morph  # noqa: E402
 
 REGIONS = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기", "강원", "충북", "충남",
@@ -95,7 +95,7 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=700)
     a = ap.parse_args()
 
-    base = load_entries()
+    base = matchable(load_entries())
     synonyms = load_synonyms()
     qs = queries(a.queries)
     Matcher(base, synonyms)  # loads Kiwi and lets it allocate its analysis buffers (~0.3 GB)

@@ -79,10 +79,10 @@ app = create_app()
 for name in PRELOAD_MODULES:
     importlib.import_module(name)
 steps.append(("the service's imports and app (FastAPI, SQLAlchemy, psycopg, pydantic, numpy ...)", rss()))
-from knowledge import Matcher, heap, load_entries, load_synonyms, morph
+from knowledge import Matcher, heap, load_entries, load_synonyms, matchable, morph
 morph.get_kiwi()
 steps.append(("Kiwi loaded (`get_kiwi()`)", rss()))
-matcher = Matcher(load_entries(), load_synonyms())
+matcher = Matcher(matchable(load_entries()), load_synonyms())
 matcher.match("스마트공장 신청은 어디서 하나요?")
 heap.malloc_trim()
 steps.append((f"matcher over the KB ({{len(matcher.entries)}} entries), build temporaries given back", rss()))

@@ -3,16 +3,17 @@
 Public interface::
 
     from knowledge import Entry, load_entries, load_synonyms, check, dump_entries
-    from knowledge import Matcher, MatchResult, Candidate
+    from knowledge import Matcher, MatchResult, Candidate, matchable
 
-    matcher = Matcher(load_entries(), load_synonyms())
+    matcher = Matcher(matchable(load_entries()), load_synonyms())   # history entries are not matched
     result = matcher.match("스공 지원금 얼마까지 나와요?")   # MatchResult
 """
 from .loader import (Entry, KnowledgeError, Problem, check, default_topics_file, dump_entries,
                      load_entries, load_synonyms, load_topics)
 from .matcher import Candidate, Matcher, MatchResult
+from .years import matchable
 
 __all__ = [
     "Entry", "Problem", "KnowledgeError", "check", "default_topics_file", "dump_entries",
-    "load_entries", "load_synonyms", "load_topics", "Matcher", "MatchResult", "Candidate",
+    "load_entries", "load_synonyms", "load_topics", "Matcher", "MatchResult", "Candidate", "matchable",
 ]

@@ -34,6 +34,7 @@ from . import calibration
 from .background import split_lines
 from .loader import DEFAULT_ENTRIES_DIR, KNOWLEDGE_DIR, Entry, load_entries, load_synonyms
 from .matcher import Matcher, MatchResult
+from .years import matchable
 
 SHARED_EVAL = KNOWLEDGE_DIR.parent.parent / "shared" / "eval"
 DEFAULT_SETS = [SHARED_EVAL / "dev.jsonl", KNOWLEDGE_DIR / "eval" / "heldout.jsonl"]
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                         "calibration) and print the constants for knowledge/matcher.py")
     a = p.parse_args(argv)
 
-    entries = load_entries(a.entries)
+    entries = matchable(load_entries(a.entries))  # history entries are served by year, never matched
     synonyms = load_synonyms(a.synonyms)
     t0 = time.perf_counter()
     matcher = Matcher(entries, synonyms)

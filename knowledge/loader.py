@@ -12,8 +12,12 @@ File format: see ``knowledge/README.md``. One YAML file per topic::
           ...
         source: {title: ..., url: https://...}
         year: 2025
+        reviewed_on: 2026-12-06
         valid_from: 2019-01-01
         valid_to: null
+      - id: support-ratio-government-2024    # an earlier year's rule, kept as history
+        history_of: support-ratio-government
+        ...
 
 ``load_entries`` is strict about structure (a file that is not a mapping, an entry without
 id/title/answer, a date that is not a date: ``KnowledgeError``) and lenient about content,
@@ -51,6 +55,7 @@ __all__ = [
     "load_topics",
     "check",
     "dump_entries",
+    "history_problems",
 ]
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
@@ -83,6 +88,12 @@ class Entry:
     year: int | None = None
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
+    reviewed_on: dt.date | None = None  # when someone last checked the answer against its source
+    history_of: str | None = None  # the current entry this earlier year's rule belongs to (None: current)
+
+    @property
+    def is_history(self) -> bool:
+        return self.history_of is not None
 
     def is_valid_on(self, day: dt.date) -> bool:
         """True when the entry may be served on ``day``."""
@@ -245,6 +256,8 @@ def _build(item: _RawEntry) -> tuple[Entry | None, list[Problem]]:
             year=_year(d.get("year")),
             valid_from=_date(d.get("valid_from")),
             valid_to=_date(d.get("valid_to")),
+            reviewed_on=_date(d.get("reviewed_on")),
+            history_of=_text(d.get("history_of")) or None,
         )
     except (TypeError, ValueError) as exc:
         return None, [Problem("invalid-field", str(exc), path, label)]
@@ -307,6 +320,39 @@ def load_topics(topics_file: str | os.PathLike[str] | None = None) -> dict[str, 
             if isinstance(t, dict) and t.get("slug")}
 
 
+# --------------------------------------------------------------------------- history links
+
+HISTORY_PROBLEMS = {
+    "history-self": "history_of names the entry itself",
+    "history-unknown": "history_of names no entry",
+    "history-chain": "history_of names a history entry (name the current entry)",
+    "history-has-history": "a history entry cannot have history entries of its own",
+    "history-topic": "a history entry must have the topic of its current entry",
+    "history-not-older": "a history entry must describe an earlier year than its current entry",
+}
+
+
+def history_problems(entry: Entry, target: Entry | None, *, has_own_history: bool) -> list[str]:
+    """What is wrong with ``entry.history_of`` (keys of ``HISTORY_PROBLEMS``), given the entry it names (None:
+    no such entry) and whether other entries name ``entry`` as theirs. ``[]`` for a current entry."""
+    if entry.history_of is None:
+        return []
+    if entry.history_of == entry.id:
+        return ["history-self"]
+    if target is None:
+        return ["history-unknown"]
+    out = []
+    if target.history_of is not None:
+        out.append("history-chain")
+    if has_own_history:
+        out.append("history-has-history")
+    if target.topic != entry.topic:
+        out.append("history-topic")
+    if entry.year is None or target.year is None or entry.year >= target.year:
+        out.append("history-not-older")
+    return out
+
+
 # --------------------------------------------------------------------------- checking
 
 def valid_url(url: str) -> bool:
@@ -329,8 +375,10 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
     Errors: unreadable file, missing/invalid field, unknown topic, missing or invalid
     source url, duplicate id, the same question (after normalisation) in two entries,
     answer longer than ``MAX_ANSWER_CHARS``, title longer than ``MAX_TITLE_CHARS``,
-    bad id, ``valid_from`` after ``valid_to``. Warnings: expired entry (``valid_to`` before
-    ``today``), fewer than ``MIN_PARAPHRASES`` paraphrases, file not named after its topic.
+    bad id, ``valid_from`` after ``valid_to``, missing year, ``reviewed_on`` after ``today``, a
+    ``history_of`` that names no entry or is not an earlier year of its current entry (see
+    ``HISTORY_PROBLEMS``). Warnings: expired entry (``valid_to`` before ``today``), no ``reviewed_on``,
+    fewer than ``MIN_PARAPHRASES`` paraphrases (history entries need none), file not named after its topic.
     """
     today = today or dt.date.today()
     raw = _read_raw(Path(entries_dir))
@@ -343,6 +391,7 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
         topics = None
 
     seen_ids: dict[str, str] = {}
+    built: list[tuple[str, Entry]] = []
     seen_questions: dict[str, tuple[str, str]] = {}  # compact question -> (entry id, original)
     for item in raw.entries:
         entry, found = _build(item)
@@ -350,6 +399,7 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
         if entry is None:
             continue
         path, eid = item.path, entry.id
+        built.append((path, entry))
 
         def add(code: str, message: str, severity: str = "error") -> None:
             problems.append(Problem(code, message, path, eid, severity))
@@ -376,11 +426,16 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
         if len(entry.title) > MAX_TITLE_CHARS:
             add("title-too-long",
                 f"title has {len(entry.title)} characters (at most {MAX_TITLE_CHARS})")
-        if len(entry.paraphrases) < MIN_PARAPHRASES:
+        if len(entry.paraphrases) < MIN_PARAPHRASES and entry.history_of is None:
             add("few-paraphrases", f"{len(entry.paraphrases)} paraphrases "
                 f"(at least {MIN_PARAPHRASES} recommended)", "warning")
         if entry.year is None:
             add("missing-field", "missing year (the programme year the answer describes)")
+        if entry.reviewed_on is None:
+            add("missing-reviewed-on", "missing reviewed_on (the day the answer was checked against its source)",
+                "warning")
+        elif entry.reviewed_on > today:
+            add("invalid-dates", f"reviewed_on {entry.reviewed_on} is in the future")
         if entry.valid_from and entry.valid_to and entry.valid_from > entry.valid_to:
             add("invalid-dates", f"valid_from {entry.valid_from} is after valid_to {entry.valid_to}")
         if entry.valid_to is not None and entry.valid_to < today:
@@ -397,6 +452,11 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
             elif other[0] != eid:
                 add("duplicate-paraphrase",
                     f"{question!r} is the same question as {other[1]!r} of entry {other[0]!r}")
+    by_id = {e.id: e for _, e in built}
+    targets = {e.history_of for _, e in built if e.history_of is not None}
+    for path, entry in built:
+        for code in history_problems(entry, by_id.get(entry.history_of or ""), has_own_history=entry.id in targets):
+            problems.append(Problem(code, f"{HISTORY_PROBLEMS[code]} ({entry.history_of!r})", path, entry.id))
     return problems
 
 
@@ -435,9 +495,12 @@ def _entry_doc(entry: Entry, file_topic: str) -> dict[str, Any]:
         "answer": entry.answer,
         "source": {"title": entry.source_title, "url": entry.source_url},
         "year": entry.year,
+        "reviewed_on": entry.reviewed_on,
         "valid_from": entry.valid_from,
         "valid_to": entry.valid_to,
     })
+    if entry.history_of is not None:
+        doc["history_of"] = entry.history_of
     return doc
 
 

@@ -18,15 +18,17 @@ from api.staff.models import Staff
 from api.staff.service import create_staff
 from knowledge.loader import load_entries, load_synonyms
 from knowledge.matcher import Matcher
+from knowledge.years import History, matchable
 from tests import dbutil
 
 SERVICE_TOKEN = "test-service-token-0123456789"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
+PROGRAMME_YEAR = 2026  # the knowledge base describes this programme year (answers from earlier ones say so)
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
     values = dict(env="test", database_url=database_url, service_token=SERVICE_TOKEN, secret_key=SECRET_KEY,
-                  run_scheduler=False, telegram_token=None)
+                  run_scheduler=False, telegram_token=None, programme_year=PROGRAMME_YEAR)
     values.update(overrides)
     return Settings(**values)
 
@@ -151,10 +153,11 @@ def make_staff(db: AsyncSession):
 
 @pytest.fixture(scope="session")
 def real_matcher() -> Matcher:
-    """The matcher over the project's own knowledge base (built once: Kiwi takes seconds to load)."""
-    return Matcher(load_entries(), load_synonyms())
+    """The matcher over the project's own knowledge base, current entries (built once: Kiwi takes seconds)."""
+    return Matcher(matchable(load_entries()), load_synonyms())
 
 
 @pytest.fixture
 def knowledge(real_matcher) -> Knowledge:
-    return Knowledge(matcher=real_matcher, today=kst_today())
+    return Knowledge(matcher=real_matcher, today=kst_today(), history=History.of(load_entries()),
+                     programme_year=PROGRAMME_YEAR)

@@ -24,7 +24,10 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
 async def knowledge(request: Request, session: AsyncSession) -> Knowledge:
-    return Knowledge(matcher=await get_cache(request.app).get(session), today=kst_today())
+    cache = get_cache(request.app)
+    matcher = await cache.get(session)
+    return Knowledge(matcher=matcher, today=kst_today(), history=cache.history,
+                     programme_year=request.app.state.settings.current_programme_year())
 
 
 @router.post("/telegram/updates", response_model=UpdateResultOut)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from api.console import stats
 from api.console.web import KST, AdminUser, ConsoleDB, ConsoleRoute, render
 from api.db import utcnow
+from api.kb import entries as kb_entries
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -29,6 +30,8 @@ async def dashboard(request: Request, db: ConsoleDB, user: AdminUser, days: int 
     asked = {o: sum(b.counts[o] for b in series) for o in stats.OUTCOMES}
     asked_total = sum(asked.values())
     worst = max((r.median_first_response or 0 for r in rows), default=0)
+    programme_year = request.app.state.settings.current_programme_year()
+    stale = await kb_entries.count_stale(db, programme_year=programme_year, today=today)
     return render(request, "dashboard.html", rows=rows, totals=totals, series=series, days=days, periods=PERIODS,
                   asked=asked, asked_total=asked_total, worst_median=worst, outcomes=stats.OUTCOMES,
-                  first_day=first_day, today=today)
+                  first_day=first_day, today=today, stale_entries=stale, programme_year=programme_year)

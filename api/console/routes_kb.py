@@ -19,16 +19,17 @@ from api.kb import entries as kb_entries
 from api.kb import preview as kb_preview
 from api.kb import synonyms as kb_synonyms
 from api.kb import unanswered as kb_unanswered
+from knowledge.years import STALE_REASONS
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 STATUS_FILTERS = {"": "전체", "published": "게시 중", "unpublished": "게시 안 함", "changed": "게시 안 된 변경",
-                  "expired": "기간 만료"}
+                  "expired": "기간 만료", "stale": "점검 필요 (예전 연도·검토 1년 지남)"}
 ACTION_LABELS = {"created": "작성", "revised": "수정", "published": "게시", "unpublished": "게시 중단",
                  "rolled_back": "되돌림"}
 FIELD_LABELS = {"title": "질문 제목", "paraphrases": "질문 표현", "keywords": "키워드", "answer": "답변",
                 "source_title": "출처 제목", "source_url": "출처 링크", "year": "사업연도", "valid_from": "게시 시작일",
-                "valid_to": "게시 종료일"}
+                "valid_to": "게시 종료일", "reviewed_on": "검토일", "history_of": "이력 대상"}
 
 
 def _author(request: Request):
@@ -50,6 +51,8 @@ class Draft:
     year: str = ""
     valid_from: str = ""
     valid_to: str = ""
+    reviewed_on: str = ""
+    history_of: str = ""
     note: str = ""
 
     @classmethod
@@ -58,7 +61,8 @@ class Draft:
                    keywords=", ".join(rev.keywords or ()), answer=rev.answer, source_title=rev.source_title or "",
                    source_url=rev.source_url or "", year=str(rev.year) if rev.year is not None else "",
                    valid_from=rev.valid_from.isoformat() if rev.valid_from else "",
-                   valid_to=rev.valid_to.isoformat() if rev.valid_to else "")
+                   valid_to=rev.valid_to.isoformat() if rev.valid_to else "",
+                   reviewed_on=rev.reviewed_on.isoformat() if rev.reviewed_on else "", history_of=rev.history_of or "")
 
     def paraphrase_list(self) -> list[str]:
         return [line.strip() for line in self.paraphrases.splitlines() if line.strip()]
@@ -76,7 +80,8 @@ class Draft:
         valid_from, valid_to = self.dates()
         return {"title": self.title, "paraphrases": self.paraphrase_list(), "keywords": self.keyword_list(),
                 "answer": self.answer, "source_title": self.source_title, "source_url": self.source_url,
-                "year": self.year_value(), "valid_from": valid_from, "valid_to": valid_to}
+                "year": self.year_value(), "valid_from": valid_from, "valid_to": valid_to,
+                "reviewed_on": parse_date(self.reviewed_on, "검토일"), "history_of": self.history_of.strip() or None}
 
 
 def draft_form(new_id: Annotated[str, Form(max_length=100, alias="entry_id")] = "",
@@ -90,10 +95,12 @@ def draft_form(new_id: Annotated[str, Form(max_length=100, alias="entry_id")] = 
               year: Annotated[str, Form(max_length=8)] = "",
               valid_from: Annotated[str, Form(max_length=10)] = "",
               valid_to: Annotated[str, Form(max_length=10)] = "",
+              reviewed_on: Annotated[str, Form(max_length=10)] = "",
+              history_of: Annotated[str, Form(max_length=100)] = "",
               note: Annotated[str, Form(max_length=500)] = "") -> Draft:
     return Draft(entry_id=new_id.strip(), topic=topic.strip(), title=title, paraphrases=paraphrases,
                  keywords=keywords, answer=answer, source_title=source_title, source_url=source_url, year=year,
-                 valid_from=valid_from, valid_to=valid_to, note=note)
+                 valid_from=valid_from, valid_to=valid_to, reviewed_on=reviewed_on, history_of=history_of, note=note)
 
 
 DraftDep = Annotated[Draft, Depends(draft_form)]
@@ -110,10 +117,13 @@ async def kb_list(request: Request, db: ConsoleDB, user: AdminUser, q: str = "",
                   topic: str = "") -> Response:
     if status not in STATUS_FILTERS:
         status = ""
+    programme_year = request.app.state.settings.current_programme_year()
     entries = await kb_entries.list_entries(db, q=q.strip() or None, status=status or None, topic=topic or None,
-                                            limit=1000)
+                                            limit=1000, programme_year=programme_year)
+    today = kb_entries.kst_today()
     return render(request, "kb_list.html", entries=entries, q=q.strip(), status=status, topic=topic,
-                  statuses=STATUS_FILTERS, topics=_topics(), today=kb_entries.kst_today())
+                  statuses=STATUS_FILTERS, topics=_topics(), today=today, programme_year=programme_year,
+                  stale={e.id: e.stale(programme_year, today) for e in entries}, stale_labels=STALE_REASONS)
 
 
 # -- new entry -----------------------------------------------------------------------------------------------
@@ -218,8 +228,11 @@ async def _entry_page(request: Request, db, entry_id: str, *, draft: Draft | Non
     detail = await kb_entries.get_entry(db, entry_id=entry_id)
     draft = draft or Draft.from_revision(entry_id, detail.entry.topic, detail.latest)
     draft.entry_id = entry_id
+    programme_year = request.app.state.settings.current_programme_year()
     return render(request, "kb_edit.html", status_code=status_code, new=False, detail=detail, draft=draft,
-                  topics=_topics(), preview=preview, question=question, action_labels=ACTION_LABELS,
+                  stale=detail.summary.stale(programme_year, kb_entries.kst_today()), stale_labels=STALE_REASONS,
+                  programme_year=programme_year, topics=_topics(), preview=preview, question=question,
+                  action_labels=ACTION_LABELS,
                   preview_error=preview_error, form_error=form_error,
                   field_labels=FIELD_LABELS, revisions=list(reversed(detail.revisions)))
 

@@ -15,6 +15,7 @@ the state and queue every reply, all in the caller's transaction (the request co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections import defaultdict
@@ -47,6 +48,7 @@ from api.tickets.base import center_calendar
 from api.tickets.models import Ticket
 from knowledge.loader import Entry
 from knowledge.matcher import Matcher, MatchResult
+from knowledge.years import History, for_year, named_year, year_note
 
 REPLY_KIND = "reply"
 MAX_KEY_CHARS = 100
@@ -66,10 +68,13 @@ class OwnerUpdate:
 
 @dataclass(frozen=True)
 class Knowledge:
-    """What the engine's context answers from: the process's matcher and the day in Korea."""
+    """What the engine's context answers from: the process's matcher (current entries), the earlier years' entries
+    beside it, the programme year and the day in Korea."""
 
     matcher: Matcher
     today: dt.date
+    programme_year: int
+    history: History = field(default_factory=History)
 
 
 @dataclass
@@ -171,13 +176,24 @@ async def forget_idle(session: AsyncSession, *, untouched_since: dt.datetime) ->
 # --- the context the engine consults -----------------------------------------------------------------------------------
 
 
-def answer_view(entry: Entry) -> AnswerView:
+def answer_view(entry: Entry, knowledge: Knowledge) -> AnswerView:
+    """An entry as the owner reads it: an answer describing an earlier year than the programme year says so
+    first (``knowledge.years.year_note``)."""
+    note = year_note(entry, knowledge.programme_year, knowledge.history.current_of(entry))
     return AnswerView(entry_id=entry.id, topic=entry.topic, title=entry.title, text=entry.answer, year=entry.year,
-                      source_title=entry.source_title, source_url=entry.source_url)
+                      source_title=entry.source_title, source_url=entry.source_url, year_note=note)
 
 
-def match_view(result: MatchResult) -> MatchView:
-    answer = answer_view(result.entry) if result.outcome == "answered" and result.entry is not None else None
+def match_view(text: str, result: MatchResult, knowledge: Knowledge) -> MatchView:
+    """What the matcher made of ``text``; an answer for the year the owner named, when the KB has one (the ask
+    log then records the entry served)."""
+    answer = None
+    if result.outcome == "answered" and result.entry is not None:
+        named = named_year(text, knowledge.programme_year)
+        served = for_year(result.entry, named, knowledge.history, today=knowledge.today)
+        if served is not result.entry:
+            result = dataclasses.replace(result, entry=served)
+        answer = answer_view(served, knowledge)
     return MatchView(kind=result.kind, outcome=result.outcome, answer=answer,  # type: ignore[arg-type]
                      candidates=tuple(CandidateView(entry_id=c.entry_id, topic=c.topic, title=c.title, score=c.score)
                                       for c in result.candidates),
@@ -192,13 +208,13 @@ class _Context:
     max_text_chars: int
 
     def match(self, text: str, *, previous: AskMemo | None) -> MatchView:
-        return match_view(self.knowledge.matcher.match(text, today=self.knowledge.today))
+        return match_view(text, self.knowledge.matcher.match(text, today=self.knowledge.today), self.knowledge)
 
     def entry(self, entry_id: str) -> AnswerView | None:
         entry = self.knowledge.matcher.get(entry_id)
         if entry is None or not entry.is_valid_on(self.knowledge.today):
             return None
-        return answer_view(entry)
+        return answer_view(entry, self.knowledge)
 
     def route(self, text: str) -> Routing:
         resolution = routing.resolve(text)

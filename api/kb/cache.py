@@ -1,5 +1,9 @@
 """One ``Matcher`` per API process, built from the published revisions and the synonyms.
 
+The matcher sees the current entries only; the history entries (earlier years' rules, ``Entry.history_of``)
+are kept beside it as a ``knowledge.years.History`` of the same build (``MatcherCache.history``), for the
+answer that names a year.
+
 The cache polls a cheap version stamp (``changes.kb_stamp``: counts and maxima of ``kb_events``,
 ``kb_synonyms`` and ``kb_revisions``) at most every ``CHECK_INTERVAL`` seconds, so every process of a
 deployment picks up a change made in any other within a few seconds. A change made in this process
@@ -27,6 +31,7 @@ from api.kb.entries import published_entries
 from api.kb.synonyms import synonyms_map
 from knowledge.heap import freeze_heap
 from knowledge.matcher import Matcher
+from knowledge.years import History, matchable
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +51,7 @@ class MatcherCache:
     def __init__(self, *, check_interval: float = CHECK_INTERVAL) -> None:
         self.check_interval = check_interval
         self._matcher: Matcher | None = None
+        self._history = History()
         self._stamp: tuple | None = None
         self._checked_at = float("-inf")
         self._lock: asyncio.Lock | None = None
@@ -54,6 +60,11 @@ class MatcherCache:
     @property
     def matcher(self) -> Matcher | None:
         return self._matcher
+
+    @property
+    def history(self) -> History:
+        """The history entries of the published KB the current matcher was built from."""
+        return self._history
 
     def _fresh_enough(self, now: float) -> bool:
         if self._matcher is None:
@@ -83,12 +94,12 @@ class MatcherCache:
             entries = await published_entries(session)
             synonyms = await synonyms_map(session)
             started = time.perf_counter()
-            matcher = await asyncio.to_thread(Matcher, entries, synonyms)
-            self._matcher, self._stamp = matcher, stamp
+            matcher = await asyncio.to_thread(Matcher, matchable(entries), synonyms)
+            self._matcher, self._history, self._stamp = matcher, History.of(entries), stamp
             self.builds += 1
             freeze_heap()
-            log.info("knowledge matcher built: %d entries, %d synonym terms in %.2fs", len(entries), len(synonyms),
-                     time.perf_counter() - started)
+            log.info("knowledge matcher built: %d entries (%d history), %d synonym terms in %.2fs", len(entries),
+                     len(entries) - len(matcher.entries), len(synonyms), time.perf_counter() - started)
         return matcher
 
 

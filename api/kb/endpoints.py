@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -19,6 +20,7 @@ from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskI
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
                             EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
                             RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
+from knowledge import years
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
@@ -39,6 +41,9 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
       (``HOTLINE_ASK_RATE_PER_MINUTE``, 429 with ``Retry-After``).
     * ``chat_id`` is accepted from the bot only (401 without credentials, 403 for anyone else): it ties the
       question to a chat.
+    * An answer that describes an older year than the programme year (``HOTLINE_PROGRAMME_YEAR``) says so in the
+      first line of its ``text`` (``answer.year_note``). When the question names a year ("2025년에는", "작년에") and
+      the matched entry has an earlier year's rule for it, that rule is the answer.
     * When the owner picks a clarify button, the bot fetches that entry with
       ``GET /api/v1/kb/entries/{entry_id}``; 👍/👎 go to ``POST /api/v1/ask/{ask_log_id}/feedback``.
     * Every question is logged (``ask_log_id``) with its outcome, candidates and scores. The bot may send an
@@ -63,7 +68,9 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     key = request.headers.get("idempotency-key") if principal.is_service else None
     if key is not None and not (0 < len(key) <= 100):
         raise Unprocessable("Idempotency-Key는 1~100자여야 합니다.", code="invalid_idempotency_key")
-    matcher = await get_cache(request.app).get(session)
+    cache = get_cache(request.app)
+    matcher = await cache.get(session)
+    history = cache.history
     # Everything /ask writes goes through the ask-log writer, on connections of its own. End the request's
     # transaction (only reads so far: the caller, the KB stamp) so that it holds no pooled connection, nor on
     # SQLite the write lock, while it waits for the writer.
@@ -72,12 +79,17 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     result = matcher.cached(text, today=today)
     if result is None:  # analyse off the event loop
         result = await in_match_thread(matcher.match, text, today=today)
+    programme_year = request.app.state.settings.current_programme_year()
+    answer = None
+    if result.outcome == "answered" and result.entry:
+        entry = years.for_year(result.entry, years.named_year(text, programme_year), history, today=today)
+        result = dataclasses.replace(result, entry=entry)  # the log records the entry served
+        answer = AnswerOut.of(entry, programme_year=programme_year, current=history.current_of(entry))
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
-    return AskOut(outcome=result.outcome, kind=result.kind,
-                  answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
-                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id)
+    return AskOut(outcome=result.outcome, kind=result.kind, answer=answer, candidates=_candidates(result),
+                  score=round(float(result.score), 4), ask_log_id=ask_log_id)
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)
@@ -90,54 +102,60 @@ async def feedback(ask_log_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: F
 
 
 @public.get("/api/v1/kb/entries/{entry_id}", response_model=AnswerOut)
-async def public_entry(entry_id: str, session: SessionDep) -> AnswerOut:
-    """A published entry that is valid today (404 otherwise), in the shape of ``/ask``'s ``answer``: what the
-    bot shows when the owner picks a clarify candidate. Public, like the knowledge itself."""
-    return AnswerOut.of(await kb_entries.get_public_entry(session, entry_id=entry_id))
+async def public_entry(entry_id: str, request: Request, session: SessionDep) -> AnswerOut:
+    """A published entry that is valid today (404 otherwise), in the shape of ``/ask``'s ``answer`` (the year note
+    included): what the bot shows when the owner picks a clarify candidate. Public, like the knowledge itself."""
+    entry, current = await kb_entries.public_answer(session, entry_id=entry_id)
+    return AnswerOut.of(entry, programme_year=request.app.state.settings.current_programme_year(), current=current)
 
 
 # --------------------------------------------------------------------------- admin
 
 
-def _summary_out(s: kb_entries.EntrySummary) -> EntrySummaryOut:
-    return EntrySummaryOut(**s.__dict__)
+def _summary_out(s: kb_entries.EntrySummary, request: Request) -> EntrySummaryOut:
+    programme_year = request.app.state.settings.current_programme_year()
+    return EntrySummaryOut(**s.__dict__, stale=list(s.stale(programme_year, kb_entries.kst_today())))
 
 
-def _detail_out(d: kb_entries.EntryDetail) -> EntryDetailOut:
-    return EntryDetailOut(summary=_summary_out(d.summary),
+def _detail_out(d: kb_entries.EntryDetail, request: Request) -> EntryDetailOut:
+    return EntryDetailOut(summary=_summary_out(d.summary, request),
                           revisions=[RevisionOut.model_validate(r) for r in d.revisions],
                           events=[EventOut.model_validate(e) for e in d.events])
 
 
 @admin.get("/entries", response_model=list[EntrySummaryOut])
-async def list_entries(session: SessionDep, _: AdminPrincipal,
+async def list_entries(request: Request, session: SessionDep, _: AdminPrincipal,
                        q: Annotated[str | None, Query(max_length=200)] = None,
                        topic: Annotated[str | None, Query(max_length=64)] = None,
-                       status: Literal["published", "unpublished", "changed", "expired"] | None = None,
+                       status: Literal["published", "unpublished", "changed", "expired", "stale"] | None = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 200,
                        offset: Annotated[int, Query(ge=0)] = 0) -> list[EntrySummaryOut]:
-    """Entries with their latest revision; ``q`` searches the text (spacing-insensitive)."""
-    rows = await kb_entries.list_entries(session, q=q, topic=topic, status=status, limit=limit, offset=offset)
-    return [_summary_out(s) for s in rows]
+    """Entries with their latest revision; ``q`` searches the text (spacing-insensitive); ``status=stale``: the
+    entries whose year is older than the programme year or whose review is more than a year old (``stale``)."""
+    rows = await kb_entries.list_entries(session, q=q, topic=topic, status=status, limit=limit, offset=offset,
+                                         programme_year=request.app.state.settings.current_programme_year())
+    return [_summary_out(s, request) for s in rows]
 
 
 @admin.post("/entries", response_model=EntryDetailOut, status_code=201)
-async def create_entry(body: EntryCreateIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def create_entry(request: Request, body: EntryCreateIn, session: SessionDep,
+                       principal: AdminPrincipal) -> EntryDetailOut:
     await kb_entries.create_entry(session, entry_id=body.id, topic=body.topic, title=body.title,
                                   paraphrases=body.paraphrases, keywords=body.keywords, answer=body.answer,
                                   source_title=body.source_title, source_url=body.source_url, year=body.year,
-                                  valid_from=body.valid_from, valid_to=body.valid_to, author=principal.staff,
+                                  valid_from=body.valid_from, valid_to=body.valid_to, reviewed_on=body.reviewed_on,
+                                  history_of=body.history_of, author=principal.staff,
                                   publish=body.publish, note=body.note)
-    return _detail_out(await kb_entries.get_entry(session, entry_id=body.id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=body.id), request)
 
 
 @admin.get("/entries/{entry_id}", response_model=EntryDetailOut)
-async def get_entry(entry_id: str, session: SessionDep, _: AdminPrincipal) -> EntryDetailOut:
-    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
+async def get_entry(request: Request, entry_id: str, session: SessionDep, _: AdminPrincipal) -> EntryDetailOut:
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
 
 @admin.post("/entries/{entry_id}/revisions", response_model=EntryDetailOut)
-async def save_revision(entry_id: str, body: RevisionIn, session: SessionDep,
+async def save_revision(request: Request, entry_id: str, body: RevisionIn, session: SessionDep,
                         principal: AdminPrincipal) -> EntryDetailOut:
     """Save an edit as a new revision (``publish`` to serve it now; ``base_revision`` guards against
     overwriting someone else's newer save)."""
@@ -145,27 +163,29 @@ async def save_revision(entry_id: str, body: RevisionIn, session: SessionDep,
     await kb_entries.save_revision(session, entry_id=entry_id, author=principal.staff, publish=body.publish,
                                    note=body.note, base_revision=body.base_revision,
                                    topic=body.topic if body.topic else kb_entries.KEEP, **fields)
-    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
 
 @admin.post("/entries/{entry_id}/publish", response_model=EntryDetailOut)
-async def publish(entry_id: str, body: PublishIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def publish(request: Request, entry_id: str, body: PublishIn, session: SessionDep,
+                  principal: AdminPrincipal) -> EntryDetailOut:
     await kb_entries.publish(session, entry_id=entry_id, revision=body.revision, author=principal.staff)
-    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
 
 @admin.post("/entries/{entry_id}/unpublish", response_model=EntryDetailOut)
-async def unpublish(entry_id: str, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def unpublish(request: Request, entry_id: str, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
     await kb_entries.unpublish(session, entry_id=entry_id, author=principal.staff)
-    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
 
 @admin.post("/entries/{entry_id}/rollback", response_model=EntryDetailOut)
-async def rollback(entry_id: str, body: RollbackIn, session: SessionDep, principal: AdminPrincipal) -> EntryDetailOut:
+async def rollback(request: Request, entry_id: str, body: RollbackIn, session: SessionDep,
+                   principal: AdminPrincipal) -> EntryDetailOut:
     """A new revision copying an old one (and published, unless ``publish`` is false)."""
     await kb_entries.rollback(session, entry_id=entry_id, to_revision=body.to_revision, author=principal.staff,
                               publish=body.publish, note=body.note)
-    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id))
+    return _detail_out(await kb_entries.get_entry(session, entry_id=entry_id), request)
 
 
 @admin.get("/entries/{entry_id}/diff", response_model=DiffOut)

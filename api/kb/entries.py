@@ -30,12 +30,13 @@ from api.kb.changes import actor, flush, record_event
 from api.kb.models import KbEntry, KbEvent, KbRevision
 from api.staff.models import Staff
 from knowledge.loader import (MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, default_topics_file,
-                              load_topics, valid_url)
+                              history_problems, load_topics, valid_url)
 from knowledge.normalize import compact
+from knowledge.years import stale_reasons
 
 KST = ZoneInfo("Asia/Seoul")
 CONTENT_FIELDS = ("title", "paraphrases", "keywords", "answer", "source_title", "source_url", "year",
-                  "valid_from", "valid_to")
+                  "valid_from", "valid_to", "reviewed_on", "history_of")
 MAX_PARAPHRASE_CHARS = 300
 MAX_PARAPHRASES = 300
 MAX_KEYWORD_CHARS = 60
@@ -65,13 +66,15 @@ def revision_entry(entry_id: str, topic: str, rev: KbRevision) -> Entry:
     """The loader/matcher ``Entry`` of one revision."""
     return Entry(id=entry_id, topic=topic, title=rev.title, paraphrases=tuple(rev.paraphrases or ()),
                  keywords=tuple(rev.keywords or ()), answer=rev.answer, source_title=rev.source_title or "",
-                 source_url=rev.source_url or "", year=rev.year, valid_from=rev.valid_from, valid_to=rev.valid_to)
+                 source_url=rev.source_url or "", year=rev.year, valid_from=rev.valid_from, valid_to=rev.valid_to,
+                 reviewed_on=rev.reviewed_on, history_of=rev.history_of)
 
 
 def _revision_values(e: Entry) -> dict[str, Any]:
     return {"title": e.title, "paraphrases": list(e.paraphrases), "keywords": list(e.keywords),
             "answer": e.answer, "source_title": e.source_title, "source_url": e.source_url, "year": e.year,
-            "valid_from": e.valid_from, "valid_to": e.valid_to}
+            "valid_from": e.valid_from, "valid_to": e.valid_to, "reviewed_on": e.reviewed_on,
+            "history_of": e.history_of}
 
 
 # --------------------------------------------------------------------------- validation
@@ -140,11 +143,38 @@ def _normalised(e: Entry) -> Entry:
         raise Unprocessable("사업연도가 올바르지 않습니다.")
     if e.valid_from and e.valid_to and e.valid_from > e.valid_to:
         raise Unprocessable("게시 시작일이 종료일보다 늦습니다.")
+    if e.reviewed_on is not None and e.reviewed_on > kst_today():
+        raise Unprocessable("검토일은 오늘이나 그 이전 날짜여야 합니다.")
+    history_of = (e.history_of or "").strip() or None
+    if history_of is not None and not ID_RE.match(history_of):
+        raise Unprocessable("이력 대상(history_of)은 현재 항목의 ID여야 합니다.")
     return replace(
         e, title=title, answer=answer, source_url=source_url, source_title=" ".join((e.source_title or "").split()),
+        history_of=history_of,
         paraphrases=tuple(p for p in _text_list(e.paraphrases, what="질문 표현", max_chars=MAX_PARAPHRASE_CHARS,
                                                   max_items=MAX_PARAPHRASES) if p != title),
         keywords=_text_list(e.keywords, what="키워드", max_chars=MAX_KEYWORD_CHARS, max_items=MAX_KEYWORDS))
+
+
+HISTORY_MESSAGES = {
+    "history-self": "자기 자신의 이력 항목이 될 수는 없습니다.",
+    "history-unknown": "이력 대상으로 지정한 현재 항목이 없습니다: {target}",
+    "history-chain": "이력 대상({target})도 이력 항목입니다. 현재 항목을 지정해 주세요.",
+    "history-has-history": "이 항목에 딸린 이력 항목이 있어 이력 항목으로 바꿀 수 없습니다.",
+    "history-topic": "이력 항목은 현재 항목({target})과 같은 주제여야 합니다.",
+    "history-not-older": "이력 항목의 사업연도는 현재 항목({target})의 사업연도보다 이전이어야 합니다.",
+}
+
+
+async def _check_history(session: AsyncSession, e: Entry) -> None:
+    """An entry's history link must name a current entry of its topic and an earlier year (422 otherwise); an
+    entry that other entries name as theirs cannot become a history entry."""
+    if e.history_of is None:
+        return
+    latest = await latest_entries(session)
+    has_own = any(other.history_of == e.id for other in latest.values() if other.id != e.id)
+    for code in history_problems(e, latest.get(e.history_of), has_own_history=has_own):
+        raise Unprocessable(HISTORY_MESSAGES[code].format(target=e.history_of))
 
 
 def _require_source(e: Entry) -> None:
@@ -174,6 +204,17 @@ async def _ensure_no_duplicate_questions(session: AsyncSession, e: Entry) -> Non
 # --------------------------------------------------------------------------- reading
 
 
+async def latest_entries(session: AsyncSession) -> dict[str, Entry]:
+    """Every entry's latest revision (published or not), by id."""
+    latest_no = (select(KbRevision.entry_id, func.max(KbRevision.number).label("n"))
+                 .group_by(KbRevision.entry_id).subquery())
+    rows = await session.execute(
+        select(KbEntry.id, KbEntry.topic, KbRevision)
+        .join(latest_no, latest_no.c.entry_id == KbEntry.id)
+        .join(KbRevision, (KbRevision.entry_id == KbEntry.id) & (KbRevision.number == latest_no.c.n)))
+    return {eid: revision_entry(eid, topic, rev) for eid, topic, rev in rows.all()}
+
+
 async def published_entries(session: AsyncSession) -> list[Entry]:
     """Every published entry (expired ones included; the matcher skips them), in creation order."""
     rows = await session.execute(
@@ -198,6 +239,14 @@ class EntrySummary:
     valid_to: dt.date | None
     paraphrase_count: int
     updated_at: dt.datetime
+    year: int | None = None
+    reviewed_on: dt.date | None = None
+    history_of: str | None = None
+
+    def stale(self, programme_year: int, today: dt.date) -> tuple[str, ...]:
+        """Why the entry's latest revision needs a look (``knowledge.years.stale_reasons``)."""
+        return stale_reasons(year=self.year, reviewed_on=self.reviewed_on, history_of=self.history_of,
+                             programme_year=programme_year, today=today)
 
 
 @dataclass(frozen=True)
@@ -222,14 +271,17 @@ def entry_summary(entry: KbEntry, latest: KbRevision, published_number: int | No
         published_revision=published_number, latest_revision=latest.number,
         has_unpublished_changes=published_number != latest.number,
         expired=latest.valid_to is not None and latest.valid_to < today, valid_to=latest.valid_to,
-        paraphrase_count=len(latest.paraphrases or ()), updated_at=entry.updated_at)
+        paraphrase_count=len(latest.paraphrases or ()), updated_at=entry.updated_at, year=latest.year,
+        reviewed_on=latest.reviewed_on, history_of=latest.history_of)
 
 
 async def list_entries(session: AsyncSession, *, q: str | None = None, topic: str | None = None,
-                       status: str | None = None, limit: int = 200, offset: int = 0) -> list[EntrySummary]:
+                       status: str | None = None, limit: int = 200, offset: int = 0,
+                       programme_year: int | None = None) -> list[EntrySummary]:
     """Entries with their latest revision, by id. ``q`` searches id, title, paraphrases, keywords and answer
     (spacing- and case-insensitive); ``status``: "published", "unpublished", "changed" (latest revision not
-    published) or "expired"."""
+    published), "expired" or "stale" (an older year than ``programme_year`` -- default this year in Korea --
+    or a review more than a year old: ``EntrySummary.stale``)."""
     latest_no = (select(KbRevision.entry_id, func.max(KbRevision.number).label("n"))
                  .group_by(KbRevision.entry_id).subquery())
     stmt = (select(KbEntry, KbRevision)
@@ -261,8 +313,33 @@ async def list_entries(session: AsyncSession, *, q: str | None = None, topic: st
             continue
         if status == "expired" and not s.expired:
             continue
+        if status == "stale" and not s.stale(programme_year or today.year, today):
+            continue
         out.append(s)
     return out[offset:offset + limit]
+
+
+async def count_stale(session: AsyncSession, *, programme_year: int, today: dt.date | None = None) -> int:
+    """How many served entries (published and valid today) need a look (``EntrySummary.stale``): the admin
+    dashboard's count."""
+    today = today or kst_today()
+    return sum(1 for e in await published_entries(session)
+               if e.is_valid_on(today) and stale_reasons(year=e.year, reviewed_on=e.reviewed_on,
+                                                         history_of=e.history_of, programme_year=programme_year,
+                                                         today=today))
+
+
+async def public_answer(session: AsyncSession, *, entry_id: str, today: dt.date | None = None
+                        ) -> tuple[Entry, Entry | None]:
+    """A servable entry (``get_public_entry``) and, for a history entry, its current entry when that is servable
+    too (None otherwise): what the year note names."""
+    entry = await get_public_entry(session, entry_id=entry_id, today=today)
+    if entry.history_of is None:
+        return entry, entry
+    try:
+        return entry, await get_public_entry(session, entry_id=entry.history_of, today=today)
+    except NotFound:
+        return entry, None
 
 
 async def get_entry(session: AsyncSession, *, entry_id: str, for_update: bool = False) -> EntryDetail:
@@ -325,6 +402,7 @@ async def create_entry(session: AsyncSession, *, entry_id: str, topic: str, titl
                        paraphrases: list[str] | tuple[str, ...] = (), keywords: list[str] | tuple[str, ...] = (),
                        source_title: str = "", source_url: str = "", year: int | None = None,
                        valid_from: dt.date | None = None, valid_to: dt.date | None = None,
+                       reviewed_on: dt.date | None = None, history_of: str | None = None,
                        author: Staff | None, publish: bool = False, note: str = "") -> tuple[KbEntry, KbRevision]:
     """A new entry with revision 1 (published when ``publish``). 409 when the id exists, 422 when invalid."""
     entry_id = (entry_id or "").strip()
@@ -332,7 +410,9 @@ async def create_entry(session: AsyncSession, *, entry_id: str, topic: str, titl
         raise Unprocessable("항목 ID는 영문 소문자, 숫자와 '-'로 100자 이내로 입력해 주세요. (예: support-ratio-2025)")
     content = _normalised(Entry(id=entry_id, topic=(topic or "").strip(), title=title, paraphrases=tuple(paraphrases),
                                 keywords=tuple(keywords), answer=answer, source_title=source_title,
-                                source_url=source_url, year=year, valid_from=valid_from, valid_to=valid_to))
+                                source_url=source_url, year=year, valid_from=valid_from, valid_to=valid_to,
+                                reviewed_on=reviewed_on, history_of=history_of))
+    await _check_history(session, content)
     if publish:
         _require_source(content)
         await _ensure_no_duplicate_questions(session, content)
@@ -360,7 +440,8 @@ async def create_entry_as_is(session: AsyncSession, *, content: Entry, author: S
 async def save_revision(session: AsyncSession, *, entry_id: str, author: Staff | None, publish: bool,
                         title: str = KEEP, paraphrases: list[str] = KEEP, keywords: list[str] = KEEP,
                         answer: str = KEEP, source_title: str = KEEP, source_url: str = KEEP, year: int | None = KEEP,
-                        valid_from: dt.date | None = KEEP, valid_to: dt.date | None = KEEP, topic: str = KEEP,
+                        valid_from: dt.date | None = KEEP, valid_to: dt.date | None = KEEP,
+                        reviewed_on: dt.date | None = KEEP, history_of: str | None = KEEP, topic: str = KEEP,
                         note: str = "", base_revision: int | None = None) -> KbRevision:
     """A new revision of an entry; omitted fields keep the latest revision's values.
 
@@ -376,9 +457,10 @@ async def save_revision(session: AsyncSession, *, entry_id: str, author: Staff |
     current = revision_entry(entry_id, detail.entry.topic, latest)
     given = {"title": title, "paraphrases": paraphrases, "keywords": keywords, "answer": answer,
              "source_title": source_title, "source_url": source_url, "year": year, "valid_from": valid_from,
-             "valid_to": valid_to, "topic": topic}
+             "valid_to": valid_to, "reviewed_on": reviewed_on, "history_of": history_of, "topic": topic}
     changes = {k: (tuple(v) if k in ("paraphrases", "keywords") else v) for k, v in given.items() if v is not KEEP}
     content = _normalised(replace(current, **changes))
+    await _check_history(session, content)
     if publish:
         _require_source(content)
         await _ensure_no_duplicate_questions(session, content)
@@ -463,6 +545,9 @@ def _render(rev: KbRevision | Entry) -> list[str]:
     lines += ["  " + line for line in rev.answer.splitlines()]
     lines.append(f"source: {rev.source_title} <{rev.source_url}>")
     lines.append(f"year: {rev.year if rev.year is not None else ''}")
+    lines.append(f"reviewed_on: {rev.reviewed_on or ''}")
+    if rev.history_of:
+        lines.append(f"history_of: {rev.history_of}")
     lines.append(f"valid: {rev.valid_from or ''} ~ {rev.valid_to or ''}")
     return lines
 

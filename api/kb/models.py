@@ -41,6 +41,8 @@ class KbRevision(Base):
     year: Mapped[int | None] = mapped_column(Integer)
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    reviewed_on: Mapped[date | None] = mapped_column(Date)
+    history_of: Mapped[str | None] = mapped_column(String(100))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     author_label: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(Text, default="")

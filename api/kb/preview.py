@@ -16,6 +16,7 @@ from api.kb.models import KbEntry, KbRevision
 from api.kb.synonyms import synonyms_map
 from knowledge.loader import Entry
 from knowledge.matcher import Matcher, MatchResult
+from knowledge.years import matchable
 
 @dataclass(frozen=True)
 class PreviewResult:
@@ -33,8 +34,8 @@ async def preview(session: AsyncSession, *, text: str, draft: dict | None = None
 
     ``draft``: ``entry_id`` (an existing entry, whose latest revision the other keys override, or a new
     id) plus any of ``topic``, ``title``, ``paraphrases``, ``keywords``, ``answer``, ``source_title``,
-    ``source_url``, ``year``, ``valid_from``, ``valid_to`` (``None`` values are ignored). The draft is
-    served as if published."""
+    ``source_url``, ``year``, ``valid_from``, ``valid_to``, ``reviewed_on``, ``history_of`` (``None`` values are
+    ignored). The draft is served as if published; history entries are not matched (as on ``/ask``)."""
     text = (text or "").strip()
     if not text:
         raise Unprocessable("미리 볼 질문을 입력해 주세요.")
@@ -65,7 +66,7 @@ async def preview(session: AsyncSession, *, text: str, draft: dict | None = None
             raise Unprocessable("미리 보려면 질문 제목을 입력해 주세요.")
         content = replace(content, answer=content.answer or "(미리보기)")
         entries = [e for e in entries if e.id != draft_id] + [content]
-    matcher = await asyncio.to_thread(Matcher, entries, synonyms)
+    matcher = await asyncio.to_thread(Matcher, matchable(entries), synonyms)
     result = matcher.match(text, today=today or kst_today())
     rank = None
     if draft_id is not None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.loader import Entry
+from knowledge.years import answer_text, year_note
 
 # --------------------------------------------------------------------------- asking
 
@@ -21,17 +22,26 @@ class AnswerOut(BaseModel):
     entry_id: str
     topic: str
     title: str
-    text: str
+    text: str = Field(description="the answer as owners see it: when it describes an older year than the programme "
+                                  "year, its first line says so (``year_note``)")
     source: str = Field(description="the source link")
     source_title: str
-    year: int | None
+    year: int | None = Field(description="the programme year the answer describes")
+    year_note: str | None = Field(description="the first line of ``text`` when ``year`` is older than the programme "
+                                              "year (already in ``text``), else null")
+    programme_year: int = Field(description="the programme year answers are for (HOTLINE_PROGRAMME_YEAR)")
+    history_of: str | None = Field(description="for an earlier year's rule: the current entry it belongs to")
+    reviewed_on: date | None = Field(description="when the answer was last checked against its source")
     valid_from: date | None
     valid_to: date | None
 
     @classmethod
-    def of(cls, e: Entry) -> "AnswerOut":
-        return cls(entry_id=e.id, topic=e.topic, title=e.title, text=e.answer, source=e.source_url,
-                   source_title=e.source_title, year=e.year, valid_from=e.valid_from, valid_to=e.valid_to)
+    def of(cls, e: Entry, *, programme_year: int, current: Entry | None = None) -> "AnswerOut":
+        """``current``: the current entry of a history entry ``e`` (named in the year note)."""
+        return cls(entry_id=e.id, topic=e.topic, title=e.title, text=answer_text(e, programme_year, current),
+                   source=e.source_url, source_title=e.source_title, year=e.year,
+                   year_note=year_note(e, programme_year, current), programme_year=programme_year,
+                   history_of=e.history_of, reviewed_on=e.reviewed_on, valid_from=e.valid_from, valid_to=e.valid_to)
 
 
 class CandidateOut(BaseModel):
@@ -74,6 +84,8 @@ class EntryFields(BaseModel):
     year: int | None = None
     valid_from: date | None = None
     valid_to: date | None = None
+    reviewed_on: date | None = Field(default=None, description="when the answer was checked against its source")
+    history_of: str | None = Field(default=None, description="for an earlier year's rule: its current entry's id")
 
 
 class EntryCreateIn(EntryFields):
@@ -115,6 +127,8 @@ class RevisionOut(BaseModel):
     year: int | None
     valid_from: date | None
     valid_to: date | None
+    reviewed_on: date | None
+    history_of: str | None
     author_id: int | None
     author_label: str
     note: str
@@ -145,6 +159,12 @@ class EntrySummaryOut(BaseModel):
     valid_to: date | None
     paraphrase_count: int
     updated_at: datetime
+    year: int | None
+    reviewed_on: date | None
+    history_of: str | None
+    stale: list[Literal["year", "review", "unreviewed"]] = Field(
+        description="why the latest revision needs a look: an older year than the programme year (current entries), "
+                    "a review more than a year old, or no review date; empty when fresh")
 
 
 class EntryDetailOut(BaseModel):
@@ -176,6 +196,8 @@ class DraftIn(BaseModel):
     year: int | None = None
     valid_from: date | None = None
     valid_to: date | None = None
+    reviewed_on: date | None = None
+    history_of: str | None = None
 
 
 class PreviewIn(BaseModel):

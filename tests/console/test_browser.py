@@ -275,3 +275,70 @@ async def test_an_error_page_leads_back_to_the_form_with_what_was_typed(site, br
     assert await page.locator("a:has-text('대기열로')").count() == 1
     await shot(page, "error-404")
     await context.close()
+
+
+async def test_admin_finds_and_clears_stale_entries(site, browser):
+    """The dashboard counts the served entries that need a look (an older year than the programme year, 2026 in
+    the tests, or a review more than a year old); its link opens the KB list filtered to them; reviewing one for
+    2026 takes it off the list and the count."""
+    from datetime import timedelta
+
+    from api.kb import entries as kb_entries
+    from api.staff.models import Staff
+
+    today = kb_entries.kst_today()
+    async with site.sessionmaker() as db:
+        admin = await db.scalar(select(Staff).where(Staff.username == "hq.admin"))
+        common = dict(topic="support-limits", source_title="중소벤처기업부 보도자료", source_url="https://www.mss.go.kr/",
+                      author=admin, publish=True)
+        await kb_entries.create_entry(db, entry_id="limits-now", title="올해 지원 한도는?", paraphrases=["올해 한도"],
+                                      answer="2026년 공고 기준 회당 최대 2억원이에요.", year=2026,
+                                      reviewed_on=today - timedelta(days=3), **common)
+        await kb_entries.create_entry(db, entry_id="limits-now-2023", title="2023년 지원 한도는?",
+                                      answer="2023년에는 선도형 최대 2억원이었어요.", year=2023, history_of="limits-now",
+                                      reviewed_on=today - timedelta(days=3), **common)
+        await kb_entries.create_entry(db, entry_id="limits-levels", title="단계별 한도는?", paraphrases=["단계별 한도"],
+                                      answer="2026년 공고 기준 단계별 한도예요.", year=2026,
+                                      reviewed_on=today - timedelta(days=400), **common)
+        await db.commit()
+
+    context = await browser.new_context(viewport=DESKTOP, locale="ko-KR")
+    page = await context.new_page()
+    await sign_in(page, site, "admin", start="/console/dashboard")
+    kpi = page.locator("#kpi-stale")
+    # ratio-government (2025, never reviewed) and limits-levels (reviewed 400 days ago); not the fresh entry nor
+    # its 2023 history entry.
+    assert (await kpi.locator(".v").inner_text()).strip() == "2"
+    assert "점검 필요 지식 항목 (2026년 기준)" in await kpi.inner_text()
+    await shot(page, "dashboard-stale")
+
+    await kpi.click()
+    await page.wait_for_url(f"{site.url}/console/kb?status=stale")
+    assert await page.locator("select[name=status]").input_value() == "stale"
+    rows = page.locator("table.cards tbody tr")
+    assert await rows.count() == 2
+    listed = await page.inner_text("table.cards")
+    assert "정부지원 비율은 얼마인가요?" in listed and "단계별 한도는?" in listed
+    assert "올해 지원 한도는?" not in listed and "2023년 지원 한도는?" not in listed
+    ratio = page.locator("tr:has-text('정부지원 비율은 얼마인가요?') td[data-label='사업연도 · 검토']")
+    assert "2025년" in await ratio.inner_text() and "예전 사업연도" in await ratio.inner_text()
+    assert await ratio.get_attribute("data-stale") == "year unreviewed"
+    levels = page.locator("tr:has-text('단계별 한도는?') td[data-label='사업연도 · 검토']")
+    assert await levels.get_attribute("data-stale") == "review" and "검토 1년 지남" in await levels.inner_text()
+    await shot(page, "kb-stale")
+
+    # Review the 2025 entry for 2026: it leaves the list and the count.
+    await page.click("a:has-text('정부지원 비율은 얼마인가요?')")
+    await page.wait_for_url(f"{site.url}/console/kb/entries/ratio-government")
+    assert "예전 사업연도" in await page.inner_text(".spread")
+    await page.fill("input[name=year]", "2026")
+    await page.fill("input[name=reviewed_on]", today.isoformat())
+    await page.fill("textarea[name=answer]", "2026년 공고 기준으로 총사업비의 50% 이내를 정부가 지원해요.")
+    await page.click("button:has-text('저장하고 게시')")
+    await page.wait_for_selector("text=2판을 저장했습니다")
+    assert "예전 사업연도" not in await page.inner_text(".spread")
+    await page.goto(f"{site.url}/console/kb?status=stale")
+    assert await page.locator("table.cards tbody tr").count() == 1
+    await page.goto(f"{site.url}/console/dashboard")
+    assert (await page.locator("#kpi-stale .v").inner_text()).strip() == "1"
+    await context.close()

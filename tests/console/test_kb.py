@@ -218,3 +218,57 @@ async def test_staff_faq_candidates_reach_the_unanswered_page(admin_client, agen
     assert candidate.status == "used" and candidate.entry_id == "ratio-government"
     assert "스공 사후관리 몇 년 해요?" in (await revisions(db, "ratio-government"))[-1].paraphrases
     assert "직원이 올린 FAQ 후보" not in text_of(await admin_client.get("/console/unanswered"))
+
+
+async def test_stale_entries_in_the_list_and_on_the_dashboard(admin_client, db, admin):
+    await make_entry(db)  # a 2025 answer never reviewed: stale for the 2026 programme year (tests/conftest.py)
+    today = kb_entries.kst_today()
+    await kb_entries.create_entry(db, entry_id="ratio-now", topic="support-ratio", title="올해 비율은?",
+                                  paraphrases=["올해 국비 비율"], answer="2026년 공고 기준 50%예요.",
+                                  source_title=SOURCE[0], source_url=SOURCE[1], year=2026, reviewed_on=today,
+                                  author=admin, publish=True)
+    await kb_entries.create_entry(db, entry_id="ratio-now-2024", topic="support-ratio", title="2024년 비율은?",
+                                  answer="2024년에는 50%였어요.", source_title=SOURCE[0], source_url=SOURCE[1],
+                                  year=2024, reviewed_on=today, history_of="ratio-now", author=admin, publish=True)
+    await db.commit()
+
+    html = text_of(await admin_client.get("/console/kb", params={"status": "stale"}))
+    assert "정부지원 비율은 얼마인가요?" in html and "예전 사업연도" in html and "검토일 없음" in html
+    assert "올해 비율은?" not in html and "2024년 비율은?" not in html  # fresh, and history is old by design
+    everything = text_of(await admin_client.get("/console/kb"))
+    assert "이력 항목 → " in everything and f"{today.isoformat()} 검토" in everything
+    assert "현재 사업연도 2026년 기준" in everything
+
+    dashboard = text_of(await admin_client.get("/console/dashboard"))
+    assert 'id="kpi-stale" href="/console/kb?status=stale"' in dashboard
+    assert '<div class="v warn">1</div><div class="l">점검 필요 지식 항목 (2026년 기준)</div>' \
+        in dashboard
+
+    # Reviewing the entry for 2026 clears it.
+    detail = await kb_entries.get_entry(db, entry_id="ratio-government")
+    form = {**form_of(detail), "year": "2026", "reviewed_on": today.isoformat(), "history_of": "", "publish": "1"}
+    response = await post_form(admin_client, ENTRY, ENTRY, form, follow_redirects=True)
+    assert "2판을 저장했습니다" in response.text
+    assert (await kb_entries.get_entry(db, entry_id="ratio-government")).latest.reviewed_on == today
+    assert "조건에 맞는 항목이 없습니다" in text_of(await admin_client.get("/console/kb", params={"status": "stale"}))
+    dashboard = text_of(await admin_client.get("/console/dashboard"))
+    assert '<div class="v">0</div><div class="l">점검 필요 지식 항목 (2026년 기준)</div>' in dashboard
+
+
+async def test_the_editor_validates_review_dates_and_history_links(admin_client, db):
+    await make_entry(db)
+    form = {"entry_id": "ratio-government-2023", "topic": "support-ratio", "title": "2023년 비율은?",
+            "paraphrases": "", "keywords": "", "answer": "2023년에는 50%였어요.", "source_title": SOURCE[0],
+            "source_url": SOURCE[1], "year": "2023", "valid_from": "", "valid_to": "", "reviewed_on": "2026-12-01",
+            "history_of": "no-such-entry"}
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new", form)
+    assert response.status_code == 422 and "이력 대상으로 지정한 현재 항목이 없습니다" in text_of(response)
+    assert 'value="no-such-entry"' in text_of(response)  # what was typed stays
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new",
+                               {**form, "history_of": "ratio-government", "reviewed_on": "2026-13-01"})
+    assert response.status_code == 422 and "검토일" in text_of(response)
+    response = await post_form(admin_client, "/console/kb/new", "/console/kb/new",
+                               {**form, "history_of": "ratio-government", "publish": "1"}, follow_redirects=True)
+    assert "새 항목을 만들고 게시했습니다" in response.text and "2023년 이력 항목" in text_of(response)
+    rev = (await kb_entries.get_entry(db, entry_id="ratio-government-2023")).latest
+    assert (rev.history_of, rev.reviewed_on.isoformat()) == ("ratio-government", "2026-12-01")

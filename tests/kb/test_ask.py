@@ -9,6 +9,7 @@ from api.kb.cache import MatcherCache
 from api.kb.models import AskLog
 from api.ratelimits import RateLimits
 from api.kb import entries as kb_entries
+from knowledge.years import History
 
 
 async def ask(client, text, headers=None, **extra):
@@ -23,8 +24,12 @@ async def test_answered_and_escalate_with_the_real_matcher(client, db, imported)
     answer = body["answer"]
     assert answer["entry_id"] == "ratio-government" and answer["topic"] == "support-ratio"
     assert answer["title"] == "정부지원 비율은 얼마인가요?" and answer["source_title"].startswith("중소벤처기업부")
-    assert answer["text"].startswith("2025년 공고 기준") and answer["source"].startswith("https://")
-    assert answer["year"] == 2025 and answer["valid_from"] == "2019-01-01" and answer["valid_to"] is None
+    # The programme year is 2026 (tests/conftest.py): a 2025 answer says so in its first line.
+    note, rest = answer["text"].split("\n", 1)
+    assert note.startswith("2025년 기준 안내예요. 2026년 공고 기준은") and note == answer["year_note"]
+    assert rest.startswith("2025년 공고 기준") and answer["source"].startswith("https://")
+    assert answer["year"] == 2025 and answer["programme_year"] == 2026 and answer["history_of"] is None
+    assert answer["valid_from"] == "2019-01-01" and answer["valid_to"] is None
     assert body["candidates"][0]["entry_id"] == "ratio-government" and 0 < body["score"] <= 1
 
     # Courtesy is never answered with a rule (how everyday chit-chat and out-of-scope questions come out is
@@ -48,6 +53,8 @@ class _FixedMatcher:
 
 
 class _FixedCache:
+    history = History()
+
     def __init__(self, matcher):
         self.matcher = matcher
 

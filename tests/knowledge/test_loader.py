@@ -34,6 +34,7 @@ entries:
       title: 정책브리핑 (2025)
       url: https://www.korea.kr/briefing/pressReleaseView.do?newsId=156513772
     year: 2025
+    reviewed_on: 2026-11-30
     valid_from: 2019-01-01
     valid_to: null
 """
@@ -48,6 +49,7 @@ entries:
     answer: 스마트공장 사업관리시스템에서 온라인으로 신청해요.
     source: {title: 전북일보, url: "https://www.jbnews.com/news/articleView.html?idxno=1354658"}
     year: 2025
+    reviewed_on: 2025-01-02
     valid_from: 2025-01-01
     valid_to: 2025-12-31
 """
@@ -178,6 +180,7 @@ def entry_yaml(**overrides) -> str:
         "answer": "정부가 50%를 지원해요.",
         "source": "{title: 정책브리핑, url: 'https://www.korea.kr/a'}",
         "year": "2025",
+        "reviewed_on": "2025-05-30",
         "valid_from": "2019-01-01",
         "valid_to": "null",
     }
@@ -283,3 +286,60 @@ def _kb_with(tmp_path: Path, *items: str, topic: str = "support-ratio") -> tuple
     entries.mkdir(exist_ok=True)
     write(entries, f"{topic}.yaml", f"topic: {topic}\nentries:\n" + "".join(items))
     return entries, write(tmp_path, "topics.yaml", TOPICS)
+
+
+# ----------------------------------------------------------------------------- freshness and history
+
+def history_yaml(**overrides) -> str:
+    fields = {"id": "support-ratio-x-2023", "history_of": "support-ratio-x", "title": "2023년 비율은?",
+              "answer": "2023년에는 50%였어요.", "source": "{title: 정책브리핑, url: 'https://www.korea.kr/b'}",
+              "year": "2023", "reviewed_on": "2025-05-30"}
+    fields.update(overrides)
+    body = "\n".join(f"    {k}: {v}" for k, v in fields.items() if v is not None)
+    return "  - " + body.lstrip() + "\n"
+
+
+def test_a_history_entry_needs_no_paraphrases(tmp_path):
+    assert check_one(tmp_path, entry_yaml(), history_yaml()) == []
+
+
+@pytest.mark.parametrize("overrides, code", [
+    ({"history_of": "no-such-entry"}, "history-unknown"),
+    ({"history_of": "support-ratio-x-2023"}, "history-self"),
+    ({"year": "2025"}, "history-not-older"),  # the same year as its current entry
+    ({"year": "2026"}, "history-not-older"),  # newer than its current entry
+    ({"year": None}, "missing-field"),
+])
+def test_check_history_links(tmp_path, overrides, code):
+    assert code in check_one(tmp_path, entry_yaml(), history_yaml(**overrides))
+
+
+def test_check_history_of_a_history_entry_and_across_topics(tmp_path):
+    chained = history_yaml(id="support-ratio-x-2022", history_of="support-ratio-x-2023", year="2022",
+                           title="2022년 비율은?")
+    assert set(check_one(tmp_path, entry_yaml(), history_yaml(), chained)) >= {"history-chain",
+                                                                              "history-has-history"}
+    entries = tmp_path / "entries"
+    write(entries, "how-to-apply.yaml", "topic: how-to-apply\nentries:\n" + history_yaml(
+        id="how-to-apply-2023", title="2023년 신청은?"))
+    problems = check(entries, write(tmp_path, "topics.yaml", TOPICS), today=TODAY)
+    assert ("history-topic", "how-to-apply-2023") in {(p.code, p.entry_id) for p in problems}
+
+
+def test_check_reviewed_on(tmp_path):
+    problems = check(*_kb_with(tmp_path, entry_yaml(reviewed_on=None)), today=TODAY)
+    assert [(p.code, p.severity) for p in problems] == [("missing-reviewed-on", "warning")]
+    problems = check(*_kb_with(tmp_path, entry_yaml(reviewed_on="2025-06-02")), today=TODAY)
+    assert [(p.code, p.severity) for p in problems] == [("invalid-dates", "error")]
+
+
+def test_history_and_review_fields_survive_a_round_trip(tmp_path):
+    entries, _ = _kb_with(tmp_path, entry_yaml(), history_yaml())
+    current, old = load_entries(entries)
+    assert (current.reviewed_on, current.history_of, current.is_history) == (dt.date(2025, 5, 30), None, False)
+    assert (old.history_of, old.year, old.paraphrases, old.is_history) == ("support-ratio-x", 2023, (), True)
+    out = tmp_path / "out"
+    dump_entries([current, old], out)
+    assert load_entries(out) == [current, old]
+    text = (out / "support-ratio.yaml").read_text(encoding="utf-8")
+    assert "history_of: support-ratio-x\n" in text and "reviewed_on: 2025-05-30" in text

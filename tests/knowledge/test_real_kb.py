@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge import Matcher, load_entries, load_synonyms, load_topics
+from knowledge import Matcher, load_entries, load_synonyms, load_topics, matchable
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
     entries = load_entries()
     assert len(entries) >= 29, "the knowledge base should cover every topic"
-    return Matcher(entries, load_synonyms())
+    return Matcher(matchable(entries), load_synonyms())
 
 
 def test_every_topic_has_a_live_entry(matcher):

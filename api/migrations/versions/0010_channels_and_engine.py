@@ -9,8 +9,8 @@
   there is no claim left "processing" by a process that died.
 - `ask_logs.picked_entry_id`: the clarify candidate an owner chose.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 from alembic import op
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 import api.db
 
-revision = '0009'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
