@@ -6,16 +6,15 @@ import dataclasses
 import json
 import re
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.centers import evaluate
 from api.centers.data import CENTER_CODES, CENTERS, CENTERS_BY_CODE, CenterInfo, get_center
 from api.centers.routing import DAEJIN_SIGUNGU, Region, Resolution, Route, centers_for, resolve
 
-ROUTING_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "routing_dev.jsonl"
 REGIONS = json.loads((files("api.centers") / "regions.json").read_text(encoding="utf-8"))
 
 
@@ -124,24 +123,6 @@ def test_the_address_table_above_covers_every_centre():
     rows = [p.values for m in marks if m.name == "parametrize" for p in m.args[1]]
     per_centre = {code: sum(1 for row in rows if row[1] == code) for code in CENTER_CODES}
     assert all(n >= 2 for n in per_centre.values()), per_centre
-
-
-# --- the shared development set -----------------------------------------------------------------------
-
-def _routing_dev() -> list:
-    if not ROUTING_DEV.exists():
-        return []
-    lines = [json.loads(line) for line in ROUTING_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [pytest.param(d["address"], d["center"], id=f"dev{i:02d}-{d['center']}") for i, d in enumerate(lines, 1)]
-
-
-def test_routing_dev_file_is_present():
-    assert len(_routing_dev()) == 20, f"expected 20 lines in {ROUTING_DEV}"
-
-
-@pytest.mark.parametrize("address, code", _routing_dev())
-def test_routing_dev(address, code):
-    assert routed(address).center_code == code
 
 
 # --- region naming convention -------------------------------------------------------------------------
@@ -485,3 +466,21 @@ def test_exactly_one_outcome_and_valid_centres(address):
     for route in routes:
         assert route.center_code in CENTERS_BY_CODE
         assert route.center_code in centers_for(route.region)
+
+
+# --- the evaluation command (labelled addresses, e.g. ../shared/eval/routing_dev.jsonl, given as arguments) ---
+
+def test_routing_evaluation_counts_right_wrong_ambiguous_and_unroutable(tmp_path, capsys):
+    labelled = tmp_path / "addresses.jsonl"
+    labelled.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in [
+        {"address": "경북 포항시 남구 오천읍", "center": "pohang"},
+        {"address": "경기 포천시", "center": "gyeonggi"},  # routes to gyeonggi-daejin: a wrong label
+        {"address": "고성군", "center": "gangwon"},
+        {"address": "ㅋㅋㅋ", "center": "seoul"},
+    ]) + "\n", encoding="utf-8")
+    assert evaluate.main([str(labelled)]) == 1
+    out = capsys.readouterr().out
+    assert f"| {labelled} | 4 | 1 | 1 | 1 | 1 |" in out
+    assert "wrong: '경기 포천시' -> gyeonggi-daejin (expected gyeonggi)" in out
+    labelled.write_text(json.dumps({"address": "서울 금천구 가산동", "center": "seoul"}) + "\n", encoding="utf-8")
+    assert evaluate.main([str(labelled)]) == 0

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-
-ROUTING_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "routing_dev.jsonl"
 
 
 async def test_lists_the_nineteen_centres(client):
@@ -33,14 +28,6 @@ async def test_resolve_names_the_centre(client, address, code, sido):
     assert body["center"]["code"] == code
     assert body["region"]["sido"] == sido
     assert body["candidates"] == []
-
-
-@pytest.mark.skipif(not ROUTING_DEV.exists(), reason="shared/eval is not next to the project")
-async def test_resolve_routing_dev_set(client):
-    for line in ROUTING_DEV.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        r = await client.get("/api/v1/centers/resolve", params={"address": item["address"]})
-        assert r.status_code == 200 and r.json()["center"]["code"] == item["center"], item
 
 
 @pytest.mark.parametrize("address,expected", [
