@@ -28,6 +28,7 @@ from api.centers.models import Center
 from api.console import security
 from api.db import get_session, utcnow
 from api.errors import GENERIC_500_DETAIL, ErrorReply, Forbidden, HotlineError, Unauthorized, Unprocessable
+from api.kb.changes import author_display
 
 BASE = Path(__file__).resolve().parent
 TEMPLATES_DIR = BASE / "templates"
@@ -160,6 +161,7 @@ env.filters["bhours"] = fmt_business_hours
 env.filters["due"] = due_view
 env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.0f}%"
 env.globals["csrf_field"] = _csrf_field
+env.filters["author"] = author_display
 
 STATUS_LABELS = {"open": "접수", "assigned": "처리 중", "resolved": "해결됨"}
 OUTCOME_LABELS = {"answered": "답변", "clarify": "되묻기", "escalate": "상담 연결"}
