@@ -1,6 +1,6 @@
 """Every ORM model, imported in one place so that metadata (Alembic, tests) sees all tables."""
 
-from api.centers.models import Center, CenterClosure
+from api.centers.models import Center, CenterClosure, CenterEvent
 from api.companies.models import Company, OwnerChat
 from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
 from api.conversations.models import Conversation, ProcessedUpdate
@@ -10,6 +10,6 @@ from api.outbox.models import OutboxMessage
 from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
-__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "Company", "ConsoleSession", "Conversation",
+__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "CenterEvent", "Company", "ConsoleSession", "Conversation",
            "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym", "OutboxMessage", "OwnerChat",
            "ProcessedUpdate", "Staff", "Ticket", "TicketEvent", "TicketMessage"]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
+from api.centers import service as centers_service
 from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import asklog
 from api.kb import entries as kb_entries
@@ -27,6 +28,10 @@ from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskI
 # Matching holds the GIL nearly all the time (Kiwi's analysis included), so more threads would not match faster;
 # one thread keeps the event loop free and costs one thread's memory, not a pool's.
 _MATCH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matcher")
+
+# Topics whose answers are about the regional centres: when the question names a place, the answer says which
+# centre serves it and how to reach that centre.
+CENTRE_TOPICS = frozenset({"regional-centers", "hotline-contact"})
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
@@ -92,9 +97,15 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
-    return AskOut(outcome=result.outcome, kind=result.kind,
-                  answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
-                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id)
+    answer = None
+    if result.outcome == "answered" and result.entry:
+        answer = AnswerOut.of(result.entry)
+        if result.entry.topic in CENTRE_TOPICS:  # "포항에 공장있는데 어느센터로 가요": the centre and how to reach it
+            note = await centers_service.routing_answer(session, text)
+            if note:
+                answer.text = f"{answer.text}\n\n{note}"
+    return AskOut(outcome=result.outcome, kind=result.kind, answer=answer, candidates=_candidates(result),
+                  score=round(float(result.score), 4), ask_log_id=ask_log_id)
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)

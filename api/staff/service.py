@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.security import hash_password, verify_password
-from api.centers.models import Center
+from api.centers.service import get_center_by_code
 from api.db import utcnow
-from api.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from api.errors import Conflict, Unauthorized, Unprocessable
 from api.staff.models import ROLES, Staff
 
 MAX_FAILED_LOGINS = 5
@@ -38,10 +38,7 @@ async def create_staff(session: AsyncSession, *, username: str, password: str, r
     validate_password(password)
     center_id = None
     if center_code:
-        center = await session.scalar(select(Center).where(Center.code == center_code))
-        if center is None:
-            raise NotFound(f"센터 코드 '{center_code}'를 찾을 수 없습니다.", code="unknown_center")
-        center_id = center.id
+        center_id = (await get_center_by_code(session, center_code)).id  # a code or a Korean name
     if role == "agent" and center_id is None:
         raise Unprocessable("상담원(agent)은 소속 센터가 필요합니다.", code="center_required")
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:

@@ -43,8 +43,10 @@ def rating_buttons(ticket_id: int) -> list[list[dict[str, str]]]:
 
 
 def acknowledgement(*, number: str, center_name: str, first_response_due: datetime, now: datetime,
-                    calendar: BusinessCalendar, duplicate: bool = False, answered: bool = False) -> str:
-    """The owner's receipt: ticket number, centre and, in plain Korean, when a person will answer."""
+                    calendar: BusinessCalendar, duplicate: bool = False, answered: bool = False,
+                    contact: str = "") -> str:
+    """The owner's receipt: ticket number, centre and, in plain Korean, when a person will answer; ``contact``
+    (``api.centers.contact.format_contact`` of the centre, empty when nothing is known) closes it."""
     head = "이미 접수된 문의입니다." if duplicate else "문의가 접수되었습니다."
     lines = [f"{head} (접수번호 {number})", f"담당 센터: {center_name}"]
     if answered:
@@ -52,6 +54,8 @@ def acknowledgement(*, number: str, center_name: str, first_response_due: dateti
     else:
         lines.append(f"담당자가 {describe_due(first_response_due, now, calendar)} 답변드릴게요.")
     lines.append(f"(상담 시간: {describe_hours(calendar)})")
+    if contact:
+        lines += ["", contact]
     return "\n".join(lines)
 
 

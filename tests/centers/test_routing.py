@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api.centers import evaluate
-from api.centers.data import CENTER_CODES, CENTERS, CENTERS_BY_CODE, CenterInfo, get_center
+from api.centers.data import (CENTER_CODES, CENTERS, CENTERS_BY_CODE, CONTACT_FIELDS, CenterInfo, code_for, get_center,
+                              valid_codes_text)
 from api.centers.routing import DAEJIN_SIGUNGU, Region, Resolution, Route, centers_for, resolve
 
 REGIONS = json.loads((files("api.centers") / "regions.json").read_text(encoding="utf-8"))
@@ -57,11 +58,17 @@ def test_centre_names_and_hosts(code, name, host):
 
 def test_every_centre_is_complete():
     for center in CENTERS:
-        assert center.name.endswith(" 스마트제조혁신센터")
+        assert center.name == f"{center.region} 스마트제조혁신센터"
         assert "테크노파크" in center.host
-        assert center.business_hours == "평일 09:00~18:00"
-        assert center.phone is None or re.fullmatch(r"0\d{1,2}-\d{3,4}-\d{4}", center.phone), center.phone
+        assert center.phone is None or re.fullmatch(r"(0\d{1,2}-\d{3,4}-\d{4}|1\d{3}-\d{4})(~\d)?(, \d{4})?",
+                                                    center.phone), center.phone
+        assert center.website is None or center.website.startswith(("http://", "https://"))
         assert CENTERS_BY_CODE[center.code] is center
+        # Every contact that is filled says where it comes from (a link to a public page).
+        filled = {f for f in CONTACT_FIELDS if getattr(center, f)}
+        assert set(center.sources) == filled, center.code
+        assert all(re.match(r"https?://\S+\.\S+", center.sources[f]) for f in filled), center.code
+    assert sum(1 for c in CENTERS if c.phone) == 19
 
 
 def test_centre_records_are_frozen_and_unknown_codes_raise():
@@ -70,6 +77,21 @@ def test_centre_records_are_frozen_and_unknown_codes_raise():
     with pytest.raises(KeyError):
         get_center("mars")
     assert isinstance(CENTERS, tuple) and all(isinstance(c, CenterInfo) for c in CENTERS)
+
+
+@pytest.mark.parametrize("name, code", [
+    ("gyeonggi", "gyeonggi"), ("경기", "gyeonggi"), ("경기대진", "gyeonggi-daejin"), ("포항", "pohang"),
+    ("GYEONGGI-DAEJIN", "gyeonggi-daejin"), (" 포항 스마트제조혁신센터 ", "pohang"), ("경기대진 테크노파크", "gyeonggi-daejin"),
+    ("세종테크노파크", "sejong"), ("충북TP", "chungbuk"), ("경북센터", "gyeongbuk"), ("경기북부", None), ("mars", None), ("", None),
+])
+def test_centres_are_found_by_code_or_korean_name(name, code):
+    assert code_for(name) == code
+
+
+def test_valid_codes_text_names_every_centre():
+    text = valid_codes_text()
+    assert text.startswith("seoul(서울), busan(부산)") and "gyeonggi-daejin(경기대진)" in text and "pohang(포항)" in text
+    assert text.count("(") == 19
 
 
 # --- every centre gets addresses ---------------------------------------------------------------------
