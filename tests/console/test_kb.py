@@ -160,18 +160,30 @@ async def _escalated(db, text: str, candidates: list[dict]) -> int:
 async def test_unanswered_groups_become_paraphrases(admin_client, db):
     await make_entry(db)
     candidate = [{"entry_id": "ratio-government", "topic": "support-ratio", "title": "정부지원 비율은 얼마인가요?",
-                  "score": 0.3}]
+                  "score": 0.7}]
     ids = [await _escalated(db, "나라에서 돈 얼마나 대줘요", candidate),
            await _escalated(db, "나라에서 돈 얼마나 대 줘요?", candidate),
-           await _escalated(db, "용접 로봇 렌탈도 되나요", [])]
+           await _escalated(db, "용접 로봇 렌탈도 되나요", [{**candidate[0], "score": 0.04}])]
     await db.commit()
     page = await admin_client.get("/console/unanswered")
     html = text_of(page)
     assert page.status_code == 200 and "나라에서 돈 얼마나 대줘요" in html and "2회" in html
-    assert "용접 로봇 렌탈도 되나요" in html and "추천" in html
+    flat = " ".join(html.split())
+    assert "추천: <strong>정부지원 비율은 얼마인가요?</strong> 항목의 질문 표현으로 추가" in flat
+    assert '<span class="badge ok">점수 0.70</span>' in html
+    # A weak candidate is no support: that group suggests a new entry.
+    assert "용접 로봇 렌탈도 되나요" in html and "<strong>새 항목</strong>" in html
+
+    # Step 1, the preview: what the new revision holds and how the bot would answer; nothing is saved.
+    form = {"entry_id": "ratio-government", "ask_log_ids": f"{ids[0]},{ids[1]}"}
+    response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/paraphrases/preview", form)
+    preview = text_of(response)
+    assert response.status_code == 200 and "2판에 질문 표현 1개를 더합니다" in preview
+    assert "건너뜀" in preview and "이 항목으로 답합니다" in preview and 'name="base_revision" value="1"' in preview
+    assert [r.number for r in await revisions(db, "ratio-government")] == [1]
+    # Step 2: one revision.
     response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/paraphrases",
-                               {"entry_id": "ratio-government", "ask_log_ids": f"{ids[0]},{ids[1]}", "publish": "1"},
-                               follow_redirects=True)
+                               {**form, "base_revision": "1", "publish": "1"}, follow_redirects=True)
     # The two spellings are one question to the KB (spacing and punctuation aside): one added, one skipped.
     assert "질문 표현 1개를 더했습니다 (2판, 게시함). 이미 있는 표현 1개는 건너뛰었습니다" in text_of(response)
     latest = (await revisions(db, "ratio-government"))[-1]
