@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     run_scheduler: bool = True
     retention_days: int = Field(default=3 * 365, ge=1,
                                 description="resolved tickets' personal data is anonymised this many days after")
+    api_docs: bool | None = Field(default=None, description="serve /docs, /redoc and /openapi.json; "
+                                                             "unset: yes, except in production")
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

@@ -1,5 +1,6 @@
 """Every ORM model, imported in one place so that metadata (Alembic, tests) sees all tables."""
 
+from api.auth.models import LoginAttempt
 from api.centers.models import Center, CenterClosure, CenterEvent
 from api.companies.models import Company, OwnerChat
 from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
@@ -11,5 +12,5 @@ from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
 __all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "CenterEvent", "Company", "ConsoleSession", "Conversation",
-           "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym", "OutboxMessage", "OwnerChat",
+           "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym", "LoginAttempt", "OutboxMessage", "OwnerChat",
            "ProcessedUpdate", "Staff", "Ticket", "TicketEvent", "TicketMessage"]

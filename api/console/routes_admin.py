@@ -61,7 +61,7 @@ async def staff_password(request: Request, db: ConsoleDB, user: PostAdmin, staff
                          password: Annotated[str, Form(max_length=256)] = "") -> Response:
     staff = await service.reset_staff_password(db, staff_id=staff_id, password=password)
     return redirect(request, "/console/admin/staff",
-                    f"{staff.username}: 비밀번호를 재설정했습니다. 잠금이 풀리고 기존 로그인은 종료됩니다.")
+                    f"{staff.username}: 비밀번호를 재설정했습니다. 기존 로그인은 종료됩니다.")
 
 
 @router.post("/console/admin/staff/{staff_id}/telegram")

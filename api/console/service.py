@@ -58,7 +58,7 @@ async def set_staff_active(db: AsyncSession, *, staff_id: int, active: bool, act
 
 
 async def reset_staff_password(db: AsyncSession, *, staff_id: int, password: str) -> Staff:
-    """A new password set by an admin; it also lifts a lockout and signs the account out everywhere."""
+    """A new password set by an admin; it signs the account out everywhere."""
     staff = await get_staff(db, staff_id)
     await staff_service.set_password(db, staff, password)
     await end_all_sessions(db, staff.id)
