@@ -70,7 +70,7 @@ async def add_paraphrases(request: Request, db: ConsoleDB, user: PostAdmin,
     result = await kb_unanswered.add_paraphrases_from_logs(db, entry_id=entry_id, ask_log_ids=_ids(ask_log_ids),
                                                            author=staff_principal(request).staff, publish=publish == "1",
                                                            base_revision=parse_int(base_revision, "기준 판"))
-    message = f"'{entry_id}' 항목에 질문 표현 {len(result.added)}개를 더했습니다 ({result.revision.number}판"
+    message = f"'{result.revision.title}' 항목에 질문 표현 {len(result.added)}개를 더했습니다 ({result.revision.number}판"
     message += ", 게시함)." if publish == "1" else ", 아직 게시 안 함)."
     if result.skipped:
         message += f" 이미 있는 표현 {len(result.skipped)}개는 건너뛰었습니다."
@@ -101,7 +101,7 @@ async def candidate_to_paraphrase(request: Request, db: ConsoleDB, user: PostAdm
                                          base_revision=detail.latest.number, note=f"직원 FAQ 후보 #{candidate.id}에서 추가")
     await service.close_faq_candidate(db, candidate=candidate, status="used", actor_id=user.id, entry_id=entry_id)
     return redirect(request, "/console/unanswered",
-                    f"'{entry_id}' 항목에 질문 표현을 더했습니다 ({rev.number}판" + (", 게시함)." if publish == "1" else ")."))
+                    f"'{rev.title}' 항목에 질문 표현을 더했습니다 ({rev.number}판" + (", 게시함)." if publish == "1" else ")."))
 
 
 @router.post("/console/unanswered/candidates/{candidate_id}/dismiss")
