@@ -16,8 +16,8 @@ from api.db import utcnow
 from api.errors import NotFound
 from api.kb.entries import (MAX_PARAPHRASE_CHARS, EntryDetail, get_entry, publish, published_entries,
                             save_revision)
-from api.kb.preview import preview_many
 from api.kb.models import AskLog, KbEntry, KbRevision
+from api.kb.preview import preview_many
 from api.staff.models import Staff
 from api.tickets.models import Ticket
 from knowledge.loader import MAX_TITLE_CHARS
