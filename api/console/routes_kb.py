@@ -189,6 +189,7 @@ class PreviewView:
     score: float
     candidates: list
     answer_entry_id: str | None
+    answer_entry_title: str | None
     draft_entry_id: str | None
     draft_rank: int | None
 
@@ -199,6 +200,7 @@ async def _preview(db, draft: Draft, question: str) -> PreviewView:
     match = result.result
     return PreviewView(question=question, outcome=match.outcome, kind=match.kind, score=match.score,
                        candidates=list(match.candidates), answer_entry_id=match.entry.id if match.entry else None,
+                       answer_entry_title=match.entry.title if match.entry else None,
                        draft_entry_id=result.draft_entry_id, draft_rank=result.draft_rank)
 
 
