@@ -11,6 +11,7 @@ from api.config import Settings, get_settings
 from api.db import is_sqlite, make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.ratelimits import RateLimits
+from api.headers import SecurityHeaders
 
 
 class BodySizeLimit:
@@ -96,13 +97,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await ask_log_engine.dispose()
             await engine.dispose()
 
-    app = FastAPI(title="스마트공장 핫라인 API", version="0.1.0", lifespan=lifespan)
+    docs = settings.docs_enabled
+    app = FastAPI(title="스마트공장 핫라인 API", version="0.1.0", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
     app.state.settings = settings
     app.state.rate_limits = RateLimits(redis_url=settings.redis_url, ask_per_minute=settings.ask_rate_per_minute,
                                        chat_messages=settings.chat_rate_limit,
                                        chat_window_seconds=settings.chat_rate_window)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # The security headers go outside Starlette's own outermost layer (its 500 handling), so that every response
+    # has them: the middleware stack Starlette builds is wrapped.
+    build_stack = app.build_middleware_stack
+    docs_paths = frozenset(("/docs", "/docs/oauth2-redirect", "/redoc")) if docs else frozenset()
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack(), production=settings.env == "production",
+                                                         docs_paths=docs_paths)
 
     from api.auth.endpoints import router as auth_router
     from api.centers.endpoints import router as centers_router

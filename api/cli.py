@@ -134,10 +134,12 @@ def staff() -> None:
 @click.option("--username", required=True)
 @click.option("--password", required=True, help="at least 8 characters")
 @click.option("--role", type=click.Choice(["admin", "agent"]), required=True)
-@click.option("--center", "center_code", default=None, help="the agent's centre code (e.g. seoul)")
+@click.option("--center", "center_code", default=None,
+              help="the agent's centre: its code or Korean name (seoul, 서울, 경기대진; README lists them)")
 @click.option("--name", "display_name", default="", help="display name")
 def staff_add(username: str, password: str, role: str, center_code: str | None, display_name: str) -> None:
     """Create a staff account."""
+    from api.centers.models import Center
     from api.staff.service import create_staff
 
     settings = _settings()
@@ -145,7 +147,8 @@ def staff_add(username: str, password: str, role: str, center_code: str | None, 
     async def work(session: AsyncSession) -> str:
         s = await create_staff(session, username=username, password=password, role=role,
                                center_code=center_code, display_name=display_name)
-        return f"created {s.role} '{s.username}'" + (f" ({center_code})" if center_code else "")
+        center = await session.get(Center, s.center_id) if s.center_id is not None else None
+        return f"created {s.role} '{s.username}'" + (f" ({center.code}, {center.name})" if center else "")
 
     click.echo(run_in_session(settings, work))
 

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         """``HOTLINE_PROGRAMME_YEAR``, or the calendar year in Korea."""
         return self.programme_year or dt.datetime.now(ZoneInfo("Asia/Seoul")).year
 
+    api_docs: bool | None = Field(default=None, description="serve /docs, /redoc and /openapi.json; "
+                                                             "unset: yes, except in production")
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
         if self.env == "production":

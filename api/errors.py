@@ -173,6 +173,8 @@ async def error_response(request: Request, reply: ErrorReply) -> Response:
 
 def hotline_error_reply(exc: HotlineError) -> ErrorReply:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+    if getattr(exc, "retry_after", None):  # e.g. a throttled sign-in: how long to wait
+        headers["Retry-After"] = str(exc.retry_after)
     return ErrorReply(exc.status_code, exc.to_body(), headers, exc)
 
 

@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so that metadata (Alembic, tests) sees all tables."""
 
-from api.centers.models import Center, CenterClosure
+from api.auth.models import LoginAttempt
+from api.centers.models import Center, CenterClosure, CenterEvent
 from api.companies.models import Company, OwnerChat
 from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
 from api.chats.models import Chat
@@ -11,6 +12,6 @@ from api.outbox.models import OutboxMessage
 from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
-__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "ChannelUpdate", "Chat", "Company",
-           "ConsoleSession", "Conversation", "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym",
-           "OutboxMessage", "OwnerChat", "Staff", "Ticket", "TicketEvent", "TicketMessage"]
+__all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "CenterEvent", "ChannelUpdate", "Chat",
+           "Company", "ConsoleSession", "Conversation", "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym",
+           "LoginAttempt", "OutboxMessage", "OwnerChat", "Staff", "Ticket", "TicketEvent", "TicketMessage"]

@@ -77,4 +77,4 @@ class Prefork(BaseApplication):
 class UvicornWorker(BaseUvicornWorker):
     """uvicorn in a gunicorn worker, configured as ``serve`` configures uvicorn."""
 
-    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "proxy_headers": False}
+    CONFIG_KWARGS = {"loop": "auto", "http": "auto", "proxy_headers": False, "server_header": False}

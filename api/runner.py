@@ -31,8 +31,8 @@ def serve(*, host: str, port: int, workers: int, log_level: str = "info") -> Non
     from api.logging import uvicorn_log_config
 
     if workers <= 1:
-        uvicorn.run(APP, factory=True, host=host, port=port, proxy_headers=False, log_level=log_level,
-                    log_config=uvicorn_log_config(log_level))
+        uvicorn.run(APP, factory=True, host=host, port=port, proxy_headers=False, server_header=False,
+                    log_level=log_level, log_config=uvicorn_log_config(log_level))
         return
     from api.prefork import Prefork
 
@@ -40,7 +40,8 @@ def serve(*, host: str, port: int, workers: int, log_level: str = "info") -> Non
 
 
 def _server(host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port, log_level="warning"))
+    return uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port, log_level="warning",
+                                         server_header=False))
 
 
 def run_all(settings: Settings, *, host: str, port: int) -> None:

@@ -28,15 +28,23 @@ which ``check`` reports in full. Command line::
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, fields, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
 import yaml
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.scalarstring import LiteralScalarString, ScalarString
+from ruamel.yaml.tokens import CommentToken
 
 from .normalize import compact
 
@@ -53,9 +61,12 @@ __all__ = [
     "load_entries",
     "load_synonyms",
     "load_topics",
+    "canonical",
     "check",
     "dump_entries",
     "history_problems",
+    "write_synonyms_file",
+    "write_topic_file",
 ]
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
@@ -460,28 +471,61 @@ def check(entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
     return problems
 
 
+# --------------------------------------------------------------------------- canonical form
+
+# Fields whose text keeps its lines (every other text field is one line).
+MULTILINE_FIELDS = frozenset({"answer"})
+
+
+def _one_line(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def _lines(text: str) -> str:
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip()
+
+
+def canonical(entry: Entry) -> Entry:
+    """The form an entry is stored in, whether it comes from a file or from the console: NFC text, ``\\n`` line
+    endings, no trailing spaces; one-line fields with single spaces; lists without empty or repeated items; no
+    paraphrase equal to the title. Applying it twice changes nothing, so saving unchanged fields changes nothing."""
+    changes: dict[str, Any] = {}
+    for f in fields(entry):
+        value = getattr(entry, f.name)
+        if isinstance(value, str):
+            changes[f.name] = _lines(value) if f.name in MULTILINE_FIELDS else _one_line(value)
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            items: list[str] = []
+            for v in map(_one_line, value):
+                if v and v not in items:
+                    items.append(v)
+            changes[f.name] = tuple(items)
+    out = replace(entry, **changes)
+    if out.title in out.paraphrases:
+        out = replace(out, paraphrases=tuple(p for p in out.paraphrases if p != out.title))
+    return out
+
+
 # --------------------------------------------------------------------------- writing
+#
+# Files are written with ruamel.yaml's round trip: an existing file keeps its order, comments, quoting and
+# indentation, and only the values that changed are rewritten (a paraphrase added is a one-line diff). New files
+# and new entries take the layout of the hand-written files: two-space mappings, list items indented under their
+# key, keywords in flow style, answers as literal blocks, a blank line between entries.
 
 class _Flow(list):
     """A list written in flow style: ``[a, b]``."""
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-def _flow_representer(dumper: yaml.SafeDumper, value: _Flow) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
-
-
-_Dumper.add_representer(str, _str_representer)
-_Dumper.add_representer(_Flow, _flow_representer)
+def _round_trip_yaml() -> YAML:
+    rt = YAML()  # round trip
+    rt.preserve_quotes = True
+    rt.width = 1_000_000  # never fold a long line
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.representer.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null"))
+    return rt
 
 
 def _entry_doc(entry: Entry, file_topic: str) -> dict[str, Any]:
@@ -495,37 +539,204 @@ def _entry_doc(entry: Entry, file_topic: str) -> dict[str, Any]:
         "answer": entry.answer,
         "source": {"title": entry.source_title, "url": entry.source_url},
         "year": entry.year,
-        "reviewed_on": entry.reviewed_on,
-        "valid_from": entry.valid_from,
-        "valid_to": entry.valid_to,
     })
+    if entry.reviewed_on is not None:
+        doc["reviewed_on"] = entry.reviewed_on
+    doc.update({"valid_from": entry.valid_from, "valid_to": entry.valid_to})
     if entry.history_of is not None:
         doc["history_of"] = entry.history_of
     return doc
 
 
-def dump_entries(entries: Iterable[Entry], directory: str | os.PathLike[str]) -> list[Path]:
-    """Write ``entries`` as ``<directory>/<topic>.yaml`` files (the format ``load_entries`` reads).
+def _new_node(value: Any) -> Any:
+    """A value as a fresh round-trip node in the files' layout."""
+    if isinstance(value, dict):
+        node = CommentedMap()
+        for key, item in value.items():
+            node[key] = _new_node(item)
+        return node
+    if isinstance(value, list):
+        seq = CommentedSeq(_new_node(v) for v in value)
+        if isinstance(value, _Flow):
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(value, str) and "\n" in value:
+        return LiteralScalarString(value + "\n")
+    return value
 
-    Entries keep their order within a topic; existing files of those topics are replaced.
-    Returns the written paths.
-    """
+
+def _same_item(old: Any, new: Any) -> bool:
+    return isinstance(old, (str, int, float)) and not isinstance(old, bool) and _one_line(str(old)) == new
+
+
+def _merge_seq(seq: CommentedSeq, new: list) -> None:
+    """Make ``seq`` hold ``new``, touching only the items that differ (their neighbours keep their comments)."""
+    old = [_one_line(str(v)) if isinstance(v, (str, int, float)) else repr(v) for v in seq]
+    ops = SequenceMatcher(a=old, b=[str(v) for v in new], autojunk=False).get_opcodes()
+    for tag, i1, i2, j1, j2 in reversed(ops):
+        if tag == "equal":
+            continue
+        del seq[i1:i2]
+        for k, value in enumerate(new[j1:j2]):
+            seq.insert(i1 + k, _new_node(value))
+
+
+def _updated(node: Any, value: Any, old: Any) -> Any:
+    """The node for a changed value, in the style of the node it replaces."""
+    if isinstance(value, dict) and isinstance(node, CommentedMap):
+        _merge_map(node, value, old if isinstance(old, dict) else None, removable=set(value))
+        return node
+    if isinstance(value, list) and isinstance(node, CommentedSeq):
+        _merge_seq(node, value)
+        return node
+    if isinstance(value, str):
+        if "\n" in value:
+            keep_final_newline = not (isinstance(node, LiteralScalarString) and not str(node).endswith("\n"))
+            return LiteralScalarString(value + ("\n" if keep_final_newline else ""))
+        if isinstance(node, ScalarString) and not isinstance(node, LiteralScalarString):
+            return type(node)(value)  # keeps its quotes
+        return value
+    return _new_node(value)
+
+
+def _merge_map(node: CommentedMap, new: dict[str, Any], old: dict[str, Any] | None, *,
+               removable: set[str]) -> None:
+    """Write ``new`` into ``node``: a key whose value is unchanged (``old``, read from the node the way the loader
+    reads it, equals ``new``) keeps its node untouched; keys the writer knows (``removable``) and ``new`` lacks
+    are dropped; keys the writer does not know are kept; an empty value is not added."""
+    for key in [k for k in node if k in removable and k not in new]:
+        del node[key]
+    position = 0
+    for key, value in new.items():
+        if key in node:
+            if old is None or key not in old or old[key] != value:
+                node[key] = _updated(node[key], value, None if old is None else old.get(key))
+            position = list(node).index(key) + 1
+        elif value not in (None, "", [], {}):
+            node.insert(position, key, _new_node(value))
+            position += 1
+
+
+def _file_doc(item: Any, file_topic: str) -> dict[str, Any] | None:
+    """What the writer would write for an entry as the file has it now (None when it cannot be read)."""
+    if not isinstance(item, dict):
+        return None
+    entry, _ = _build(_RawEntry("", 0, item, file_topic))
+    return _entry_doc(canonical(entry), file_topic) if entry is not None else None
+
+
+_BLANK_LINE = "\n\n"
+
+
+def _separate_entries(seq: CommentedSeq) -> None:
+    """A blank line between entries (after the last key of each entry but the last), none after the last."""
+    for i, item in enumerate(seq):
+        if not isinstance(item, CommentedMap) or not item:
+            continue
+        last = list(item)[-1]
+        slot = item.ca.items.get(last)
+        after = slot[2] if slot and len(slot) > 2 else None
+        if i < len(seq) - 1 and after is None:
+            item.ca.items[last] = [None, None, CommentToken(_BLANK_LINE, CommentMark(0), None), None]
+        elif i == len(seq) - 1 and after is not None and not after.value.strip():
+            slot[2] = None
+
+
+def _dump(doc: Any, rt: YAML) -> str:
+    out = io.StringIO()
+    rt.dump(doc, out)
+    return out.getvalue()
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _load_round_trip(path: Path, rt: YAML) -> tuple[str | None, Any]:
+    if not path.exists():
+        return None, None
+    text = path.read_text(encoding="utf-8")
+    try:
+        return text, rt.load(text)
+    except YAMLError:
+        return text, None  # unreadable: written anew
+
+
+def write_topic_file(path: str | os.PathLike[str], topic: str, entries: Iterable[Entry]) -> bool:
+    """Make ``path`` hold exactly ``entries`` of ``topic`` (in that order for entries the file does not have yet);
+    only what changed is rewritten. Returns whether the file changed."""
+    path, rt = Path(path), _round_trip_yaml()
+    before, doc = _load_round_trip(path, rt)
+    if not isinstance(doc, CommentedMap) or not isinstance(doc.get("entries"), CommentedSeq):
+        doc = CommentedMap([("topic", topic), ("entries", CommentedSeq())])
+    elif doc.get("topic") != topic:
+        doc["topic"] = topic
+    seq: CommentedSeq = doc["entries"]
+    entries = list(entries)
+    wanted = {e.id for e in entries}
+    for i in reversed(range(len(seq))):
+        if not isinstance(seq[i], dict) or seq[i].get("id") not in wanted:
+            del seq[i]
+    in_file = {item.get("id"): item for item in seq}
+    for entry in entries:
+        new = _entry_doc(canonical(entry), topic)
+        item = in_file.get(entry.id)
+        if item is None:
+            seq.append(_new_node(new))
+        else:
+            _merge_map(item, new, _file_doc(item, topic), removable=set(_entry_doc(entry, "")))
+    _separate_entries(seq)
+    text = _dump(doc, rt)
+    if text == before:
+        return False
+    _write_text(path, text)
+    return True
+
+
+def dump_entries(entries: Iterable[Entry], directory: str | os.PathLike[str]) -> list[Path]:
+    """Write ``entries`` as ``<directory>/<topic>.yaml`` files (the format ``load_entries`` reads), each topic file
+    holding exactly its entries (``write_topic_file``). Returns the paths that changed."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     by_topic: dict[str, list[Entry]] = {}
     for entry in entries:
         by_topic.setdefault(entry.topic, []).append(entry)
-    written = []
-    for topic, items in by_topic.items():
-        doc = {"topic": topic, "entries": [_entry_doc(e, topic) for e in items]}
-        text = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                         width=10_000, indent=2)
-        path = directory / f"{topic}.yaml"
-        tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        written.append(path)
-    return written
+    return [directory / f"{topic}.yaml" for topic, items in by_topic.items()
+            if write_topic_file(directory / f"{topic}.yaml", topic, items)]
+
+
+SYNONYMS_HEADER = "# canonical term: [variants owners type]\n"
+
+
+def write_synonyms_file(path: str | os.PathLike[str], synonyms: dict[str, list[str]]) -> bool:
+    """Make the synonyms file hold ``synonyms`` (``{term: [variants]}``), touching only the terms that changed
+    (new terms at the end, in flow style). Returns whether the file changed."""
+    path, rt = Path(path), _round_trip_yaml()
+    before, doc = _load_round_trip(path, rt)
+    if not isinstance(doc, CommentedMap):
+        doc = CommentedMap()
+        if before is None:
+            doc.yaml_set_start_comment(SYNONYMS_HEADER.removeprefix("# ").rstrip("\n"))
+    for key in [k for k in doc if _one_line(str(k)) not in synonyms]:
+        del doc[key]
+    present = {_one_line(str(k)): k for k in doc}
+    for term, variants in synonyms.items():
+        key = present.get(term)
+        if key is None:
+            doc[term] = _new_node(_Flow(variants))
+            continue
+        node = doc[key]
+        if not isinstance(node, CommentedSeq):
+            doc[key] = _new_node(_Flow(variants))
+        elif [_one_line(str(v)) for v in node] != list(variants):
+            _merge_seq(node, list(variants))
+    text = _dump(doc, rt)
+    if text == before:
+        return False
+    _write_text(path, text)
+    return True
 
 
 # --------------------------------------------------------------------------- CLI

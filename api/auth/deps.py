@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.auth.security import constant_time_equals, decode_access_token, password_stamp
+from api.auth.security import constant_time_equals, decode_access_token, issued_before, password_stamp
 from api.config import Settings
 from api.db import SessionDep
 from api.errors import Forbidden, Unauthorized
@@ -62,7 +62,8 @@ async def principal_from_token(session: AsyncSession, settings: Settings, token:
     if claims is None:
         raise Unauthorized("토큰이 유효하지 않거나 만료되었습니다. 다시 로그인해 주세요.", code="invalid_token")
     staff = await get_active_staff(session, int(claims["sub"]))
-    if staff is None or password_stamp(staff.password_changed_at) != claims["pwd"]:
+    if (staff is None or password_stamp(staff.password_changed_at) != claims["pwd"]
+            or issued_before(claims, staff.tokens_revoked_at)):
         raise Unauthorized("토큰이 유효하지 않거나 만료되었습니다. 다시 로그인해 주세요.", code="invalid_token")
     return Principal("staff", staff)
 

@@ -2,14 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from api.auth.deps import SessionDep, StaffPrincipal
 from api.auth.security import create_access_token
 from api.errors import Unauthorized
 from api.staff import service as staff_service
-from fastapi import Request
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,11 +31,14 @@ class MeOut(BaseModel):
 async def issue_token(request: Request, session: SessionDep,
                       username: Annotated[str, Form(max_length=64)],
                       password: Annotated[str, Form(max_length=256)]) -> TokenOut:
-    """OAuth2 password flow for staff."""
+    """OAuth2 password flow for staff. Failed sign-ins are throttled per address and per username (429 with
+    ``Retry-After``); an unknown name and a wrong password get the same 401."""
     try:
-        staff = await staff_service.authenticate(session, username=username, password=password)
+        staff = await staff_service.authenticate(session, username=username, password=password,
+                                                 ip=request.client.host if request.client else None,
+                                                 user_agent=request.headers.get("user-agent", ""))
     except Unauthorized:
-        await session.commit()  # keep the failed-attempt count that drives the lockout
+        await session.commit()  # keep the recorded failure the throttle counts
         raise
     settings = request.app.state.settings
     token = create_access_token(staff_id=staff.id, password_changed_at=staff.password_changed_at,

@@ -40,7 +40,7 @@ def create_access_token(*, staff_id: int, password_changed_at: datetime, secret:
     claims = {
         "sub": str(staff_id),
         "pwd": password_stamp(password_changed_at),
-        "iat": int(now.timestamp()),
+        "iat": now.timestamp(),  # to the microsecond: a sign-out revokes exactly the tokens issued before it
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),
         "typ": "access",
     }
@@ -56,6 +56,13 @@ def decode_access_token(token: str, *, secret: str) -> dict | None:
     if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
         return None
     return claims
+
+
+def issued_before(claims: dict, revoked_at: datetime | None) -> bool:
+    """Whether the token was issued at or before ``revoked_at`` (the staff member signed out since)."""
+    if revoked_at is None:
+        return False
+    return float(claims.get("iat") or 0) <= revoked_at.timestamp()
 
 
 def constant_time_equals(a: str, b: str) -> bool:

@@ -1,60 +1,54 @@
-"""The 19 regional smart manufacturing innovation centres (스마트제조혁신센터).
+"""The 19 regional smart manufacturing innovation centres (스마트제조혁신센터), from ``centers.yaml``.
 
-Each centre sits in a technopark (테크노파크) of its region and has been the regional base of the
-smart factory programme since February-March 2019 (MSS press release 2019-05-07, "MSS-2019-05").
-In 2019 the Sejong centre was run by 세종지역산업기획단, which became 세종테크노파크.
-
-``phone`` is filled only where a public source shows the number; everything else is ``None`` and is
-completed by administrators in the console (the database copy is authoritative once seeded; see
-``api.centers.service.sync_centers``). The numbers present are the smart manufacturing centre's own
-desk as printed in a regional newspaper, not the technopark's switchboard; their source and year are
-noted next to them.
+The file holds each centre's code, Korean region name, host technopark and the contacts a public source shows,
+with the source of each value (``sources``). Empty contacts are completed by administrators in the console; the
+database copy is authoritative once seeded (``api.centers.service.sync_centers``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.resources import files
+from types import MappingProxyType
+from typing import Mapping
 
-DEFAULT_BUSINESS_HOURS = "평일 09:00~18:00"
+import yaml
+
+CONTACT_FIELDS = ("phone", "address", "website", "office_hours")
+CENTER_SUFFIX = " 스마트제조혁신센터"
 
 
 @dataclass(frozen=True)
 class CenterInfo:
     code: str
-    name: str
+    region: str  # the Korean short name people use: 경기, 경기대진, 포항
     host: str
     phone: str | None = None
-    business_hours: str = DEFAULT_BUSINESS_HOURS
+    address: str | None = None
+    website: str | None = None
+    office_hours: str | None = None
+    sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # contact field -> source
+
+    @property
+    def name(self) -> str:
+        return f"{self.region}{CENTER_SUFFIX}"
 
 
-def _center(code: str, region: str, host: str, phone: str | None = None) -> CenterInfo:
-    return CenterInfo(code=code, name=f"{region} 스마트제조혁신센터", host=host, phone=phone)
+def _load() -> tuple[CenterInfo, ...]:
+    doc = yaml.safe_load((files("api.centers") / "centers.yaml").read_text(encoding="utf-8"))
+    out = []
+    for item in doc["centers"]:
+        contacts = {f: str(item[f]) for f in CONTACT_FIELDS if item.get(f)}
+        sources = MappingProxyType({f: str(s) for f, s in (item.get("sources") or {}).items() if f in contacts})
+        missing = set(contacts) - set(sources)
+        if missing:
+            raise ValueError(f"centers.yaml: {item['code']}: no source for {sorted(missing)}")
+        out.append(CenterInfo(code=item["code"], region=item["region"], host=item["host"], sources=sources,
+                              **contacts))
+    return tuple(out)
 
 
-CENTERS: tuple[CenterInfo, ...] = (
-    _center("seoul", "서울", "서울테크노파크"),
-    _center("busan", "부산", "부산테크노파크"),
-    _center("daegu", "대구", "대구테크노파크"),
-    _center("gwangju", "광주", "광주테크노파크"),
-    _center("incheon", "인천", "인천테크노파크"),
-    _center("daejeon", "대전", "대전테크노파크"),
-    _center("ulsan", "울산", "울산테크노파크"),
-    _center("sejong", "세종", "세종테크노파크 (2019년 세종지역산업기획단)"),
-    _center("gyeonggi", "경기", "경기테크노파크"),
-    _center("gangwon", "강원", "강원테크노파크"),
-    # ccdn.co.kr/news/articleView.html?idxno=764874 (충청매일, 2022): "충북테크노파크 스마트제조혁신센터(☏043-270-2831)"
-    _center("chungbuk", "충북", "충북테크노파크", "043-270-2831"),
-    _center("chungnam", "충남", "충남테크노파크"),
-    _center("jeonbuk", "전북", "전북테크노파크"),
-    _center("jeonnam", "전남", "전남테크노파크"),
-    # idaegu.com/newsView/idg201902250043 (대구일보, 2019-02): "경북도 스마트제조혁신센터 (053-819-3055~7)"
-    _center("gyeongbuk", "경북", "경북테크노파크", "053-819-3055"),
-    _center("gyeongnam", "경남", "경남테크노파크"),
-    _center("jeju", "제주", "제주테크노파크"),
-    _center("gyeonggi-daejin", "경기대진", "경기대진테크노파크"),
-    _center("pohang", "포항", "포항테크노파크"),
-)
-
+CENTERS: tuple[CenterInfo, ...] = _load()
 CENTERS_BY_CODE: dict[str, CenterInfo] = {c.code: c for c in CENTERS}
 CENTER_CODES: tuple[str, ...] = tuple(c.code for c in CENTERS)
 
@@ -62,3 +56,26 @@ CENTER_CODES: tuple[str, ...] = tuple(c.code for c in CENTERS)
 def get_center(code: str) -> CenterInfo:
     """The built-in record for ``code``; raises ``KeyError`` for an unknown code."""
     return CENTERS_BY_CODE[code]
+
+
+def _key(text: str) -> str:
+    return "".join(text.split()).casefold()
+
+
+def _names() -> dict[str, str]:
+    return {_key(name): c.code for c in CENTERS
+            for name in (c.code, c.region, c.name, c.host.split(" (")[0], f"{c.region}TP", f"{c.region}센터")}
+
+
+_NAMES = _names()
+
+
+def code_for(name: str) -> str | None:
+    """The centre code for a code or a Korean name (``gyeonggi``, ``경기``, ``경기대진``, ``포항 스마트제조혁신센터``,
+    ``포항테크노파크``, ``포항TP``), spacing and case aside; None when no centre has that name."""
+    return _NAMES.get(_key(name or ""))
+
+
+def valid_codes_text() -> str:
+    """Every centre as ``code(지역)``, for messages about an unknown centre."""
+    return ", ".join(f"{c.code}({c.region})" for c in CENTERS)

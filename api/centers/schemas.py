@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from api.centers.contact import format_contact
 
 
 class CenterOut(BaseModel):
@@ -10,12 +12,17 @@ class CenterOut(BaseModel):
     name: str
     host: str
     phone: str | None
-    business_hours: str
+    address: str | None
+    website: str | None
+    office_hours: str | None = Field(description="the centre's own hours for calls and visits, when known")
+    business_hours: str = Field(description="the hours the hotline counts for this centre's response times")
+    contact: str = Field(description="the known contacts as owners read them; empty when none is known")
 
     @classmethod
     def of(cls, center) -> "CenterOut":
-        return cls(code=center.code, name=center.name, host=center.host, phone=center.phone,
-                   business_hours=business_hours_text(center.opens, center.closes))
+        return cls(code=center.code, name=center.name, host=center.host, phone=center.phone, address=center.address,
+                   website=center.website, office_hours=center.office_hours,
+                   business_hours=business_hours_text(center.opens, center.closes), contact=format_contact(center))
 
 
 class RegionOut(BaseModel):

@@ -8,10 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from api.centers import service as centers_service
+from api.centers.contact import format_contact
+from api.centers.data import CENTERS_BY_CODE
 from api.centers.service import list_centers
 from api.console import service
 from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, parse_date, parse_int, redirect,
-                             render, to_kst)
+                             render, staff_principal, to_kst)
 from api.db import utcnow
 from api.errors import Unprocessable
 from api.staff import service as staff_service
@@ -58,7 +61,7 @@ async def staff_password(request: Request, db: ConsoleDB, user: PostAdmin, staff
                          password: Annotated[str, Form(max_length=256)] = "") -> Response:
     staff = await service.reset_staff_password(db, staff_id=staff_id, password=password)
     return redirect(request, "/console/admin/staff",
-                    f"{staff.username}: 비밀번호를 재설정했습니다. 잠금이 풀리고 기존 로그인은 종료됩니다.")
+                    f"{staff.username}: 비밀번호를 재설정했습니다. 기존 로그인은 종료됩니다.")
 
 
 @router.post("/console/admin/staff/{staff_id}/telegram")
@@ -84,20 +87,30 @@ async def center_page(request: Request, db: ConsoleDB, user: AdminUser, code: st
     today = to_kst(utcnow()).date()
     closures = await service.list_closures(db, center.id, since=today - timedelta(days=30))
     canned = await service.list_canned(db, center.id)
-    return render(request, "admin_center.html", center=center, closures=closures, canned=canned, today=today)
+    events = await centers_service.center_events(db, center.id)
+    built_in = CENTERS_BY_CODE.get(center.code)
+    return render(request, "admin_center.html", center=center, closures=closures, canned=canned, today=today,
+                  events=events, labels=centers_service.SETTING_LABELS, contact=format_contact(center),
+                  sources={f: s for f, s in (built_in.sources if built_in else {}).items()
+                           if getattr(center, f) == getattr(built_in, f)})
 
 
 @router.post("/console/admin/centers/{code}")
 async def center_update(request: Request, db: ConsoleDB, user: PostAdmin, code: str,
                         phone: Annotated[str, Form(max_length=40)] = "",
+                        address: Annotated[str, Form(max_length=250)] = "",
+                        website: Annotated[str, Form(max_length=350)] = "",
+                        office_hours: Annotated[str, Form(max_length=150)] = "",
                         opens: Annotated[str, Form(max_length=8)] = "09:00",
                         closes: Annotated[str, Form(max_length=8)] = "18:00",
                         telegram_chat_id: Annotated[str, Form(max_length=24)] = "") -> Response:
     center = await service.get_center(db, code)
-    chat_id = _telegram_chat_id(telegram_chat_id)
-    await service.update_center(db, center=center, phone=phone, opens=service.parse_time(opens, "업무 시작"),
-                                closes=service.parse_time(closes, "업무 종료"), telegram_chat_id=chat_id)
-    return redirect(request, f"/console/admin/centers/{code}", "센터 정보를 저장했습니다.")
+    changes = await centers_service.update_center(
+        db, center=center, actor=staff_principal(request).staff, phone=phone, address=address, website=website,
+        office_hours=office_hours, opens=service.parse_time(opens, "업무 시작"),
+        closes=service.parse_time(closes, "업무 종료"), telegram_chat_id=_telegram_chat_id(telegram_chat_id))
+    message = "센터 정보를 저장했습니다." if changes else "바뀐 내용이 없습니다."
+    return redirect(request, f"/console/admin/centers/{center.code}", message)
 
 
 def _telegram_chat_id(value: str) -> int | None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from api.auth import throttle
 from api.auth.security import verify_password
+from api.auth.throttle import LoginThrottled
 from api.console import security
-from api.console.web import (ConsoleDB, cookie_secure, ConsoleRoute, CsrfFailed, CurrentUser, PostUser, redirect, render,
-                             safe_next)
+from api.console.web import (ConsoleDB, ConsoleRoute, CsrfFailed, CurrentUser, PostUser, cookie_secure, fmt_dt, redirect,
+                             render, safe_next)
+from api.db import utcnow
 from api.errors import Unauthorized, Unprocessable
 from api.staff import service as staff_service
 from api.staff.models import Staff
@@ -68,39 +72,56 @@ async def login(request: Request, db: ConsoleDB,
     if not username.strip() or not password:
         return _login_page(request, status_code=422, error="사용자 이름과 비밀번호를 입력해 주세요.",
                            username=username, next_url=safe_next(next, ""))
+    ip = request.client.host if request.client else None
     try:
-        staff = await staff_service.authenticate(db, username=username, password=password)
+        staff = await staff_service.authenticate(db, username=username, password=password, ip=ip,
+                                                 user_agent=request.headers.get("user-agent", ""))
     except Unauthorized as exc:
-        # Returning normally commits the request's session: the failed-attempt count (the lockout) is kept.
+        # Returning normally commits the request's session: the recorded failure (what the throttle counts) is kept.
         return _login_page(request, status_code=401, error=exc.detail, username=username,
                            next_url=safe_next(next, ""))
+    except LoginThrottled as exc:
+        response = _login_page(request, status_code=429, error=exc.detail, username=username,
+                               next_url=safe_next(next, ""))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except Unprocessable as exc:
         # Something the database cannot store was typed (a NUL, say): the form comes back with the message.
         await db.rollback()
         return _login_page(request, status_code=exc.status_code, error=exc.detail,
                            username=username.replace("\x00", ""), next_url=safe_next(next, ""))
-    new = await security.start_session(db, staff, secret=_secret(request),
-                                       ip=request.client.host if request.client else None,
+    new = await security.start_session(db, staff, secret=_secret(request), ip=ip,
                                        user_agent=request.headers.get("user-agent", ""))
-    response = redirect(request, safe_next(next), f"{staff.display_name or staff.username}님, 환영합니다.")
+    welcome = f"{staff.display_name or staff.username}님, 환영합니다."
+    failures = await throttle.failures_since_previous_sign_in(db, staff_id=staff.id)
+    if failures:
+        last = failures[0]
+        welcome += (f" 지난 로그인 이후 이 계정에 로그인 실패가 {len(failures)}번 있었습니다 (마지막 {fmt_dt(last.at)}, "
+                    f"{last.ip}). 본인이 아니라면 비밀번호를 바꿔 주세요. (내 계정에서 자세히 보기)")
+    response = redirect(request, safe_next(next), welcome, "info" if failures else "ok")
     set_session_cookie(request, response, new.cookie)
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/console")
     return response
 
 
+
 @router.post("/console/logout")
 async def logout(request: Request, db: ConsoleDB, user: PostUser) -> Response:
+    """Sign out: this browser's session ends, and the API tokens issued to the account until now stop working."""
     row = await db.get(security.ConsoleSession, user.session_id)
     if row is not None:
         await security.end_session(db, row)
+    staff = await db.get(Staff, user.id)
+    staff.tokens_revoked_at = utcnow()
     response = redirect(request, "/console/login", "로그아웃했습니다.")
     response.delete_cookie(security.SESSION_COOKIE, path="/console")
     return response
 
 
 @router.get("/console/account")
-async def account(request: Request, user: CurrentUser) -> Response:
-    return render(request, "account.html")
+async def account(request: Request, db: ConsoleDB, user: CurrentUser) -> Response:
+    failures = await throttle.recent_failures(db, staff_id=user.id, since=utcnow() - timedelta(days=30))
+    return render(request, "account.html", failures=failures)
 
 
 @router.post("/console/account/password")

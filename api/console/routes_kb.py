@@ -27,9 +27,6 @@ STATUS_FILTERS = {"": "전체", "published": "게시 중", "unpublished": "게�
                   "expired": "기간 만료", "stale": "점검 필요 (예전 연도·검토 1년 지남)"}
 ACTION_LABELS = {"created": "작성", "revised": "수정", "published": "게시", "unpublished": "게시 중단",
                  "rolled_back": "되돌림"}
-FIELD_LABELS = {"title": "질문 제목", "paraphrases": "질문 표현", "keywords": "키워드", "answer": "답변",
-                "source_title": "출처 제목", "source_url": "출처 링크", "year": "사업연도", "valid_from": "게시 시작일",
-                "valid_to": "게시 종료일", "reviewed_on": "검토일", "history_of": "이력 대상"}
 
 
 def _author(request: Request):
@@ -202,6 +199,7 @@ class PreviewView:
     score: float
     candidates: list
     answer_entry_id: str | None
+    answer_entry_title: str | None
     draft_entry_id: str | None
     draft_rank: int | None
 
@@ -212,6 +210,7 @@ async def _preview(db, draft: Draft, question: str) -> PreviewView:
     match = result.result
     return PreviewView(question=question, outcome=match.outcome, kind=match.kind, score=match.score,
                        candidates=list(match.candidates), answer_entry_id=match.entry.id if match.entry else None,
+                       answer_entry_title=match.entry.title if match.entry else None,
                        draft_entry_id=result.draft_entry_id, draft_rank=result.draft_rank)
 
 
@@ -234,7 +233,7 @@ async def _entry_page(request: Request, db, entry_id: str, *, draft: Draft | Non
                   programme_year=programme_year, topics=_topics(), preview=preview, question=question,
                   action_labels=ACTION_LABELS,
                   preview_error=preview_error, form_error=form_error,
-                  field_labels=FIELD_LABELS, revisions=list(reversed(detail.revisions)))
+                  field_labels=kb_entries.FIELD_LABELS, revisions=list(reversed(detail.revisions)))
 
 
 @router.get("/console/kb/entries/{entry_id}")
@@ -303,14 +302,15 @@ async def kb_diff(request: Request, db: ConsoleDB, user: AdminUser, entry_id: st
                   from_: Annotated[int | None, Query(alias="from")] = None) -> Response:
     detail = await kb_entries.get_entry(db, entry_id=entry_id)
     base = from_ if from_ is not None else max(1, to - 1)
-    result = await kb_entries.diff(db, entry_id=entry_id, from_revision=base, to_revision=to)
+    # The whole entry, changes marked: every field is seen under its label.
+    result = await kb_entries.diff(db, entry_id=entry_id, from_revision=base, to_revision=to, context=10_000)
     lines = []
     for line in result.diff.splitlines()[2:]:
         if line.startswith("@@"):
             continue
         kind = "ins" if line.startswith("+") else "del" if line.startswith("-") else "same"
         lines.append((kind, line[1:] if line[:1] in "+- " else line))
-    return render(request, "kb_diff.html", detail=detail, diff=result, lines=lines, field_labels=FIELD_LABELS,
+    return render(request, "kb_diff.html", detail=detail, diff=result, lines=lines, field_labels=kb_entries.FIELD_LABELS,
                   revisions=detail.revisions)
 
 

@@ -1,4 +1,5 @@
-"""Unanswered questions (admins): escalated and 👎 questions grouped by similarity, and staff FAQ candidates.
+"""Unanswered questions (admins): every question the bot did not answer (escalated, clarified, 👎, or passed
+to a person) grouped by similarity, and staff FAQ candidates.
 This is where the knowledge base learns from the hotline; grouping and edits are api.kb.unanswered's and api.kb.entries'."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.console import service
-from api.console.web import AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, redirect, render, staff_principal
+from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, parse_int, redirect, render,
+                             staff_principal)
 from api.errors import Unprocessable
 from api.kb import entries as kb_entries
 from api.kb import unanswered as kb_unanswered
@@ -43,16 +45,32 @@ async def unanswered(request: Request, db: ConsoleDB, user: AdminUser, days: int
                   periods=PERIODS)
 
 
+@router.post("/console/unanswered/paraphrases/preview")
+async def preview_paraphrases(request: Request, db: ConsoleDB, user: PostAdmin,
+                              entry_id: Annotated[str, Form(max_length=100)] = "",
+                              ask_log_ids: Annotated[str, Form(max_length=20000)] = "") -> Response:
+    """Step 1 of adding a group's questions as paraphrases: what the new revision would hold, and how the bot
+    would then answer each question; nothing is saved."""
+    if not entry_id:
+        raise Unprocessable("질문 표현을 더할 항목을 골라 주세요.")
+    ids = _ids(ask_log_ids)
+    preview = await kb_unanswered.preview_paraphrases(db, entry_id=entry_id, ask_log_ids=ids)
+    return render(request, "unanswered_preview.html", preview=preview, ask_log_ids=",".join(map(str, ids)))
+
+
 @router.post("/console/unanswered/paraphrases")
 async def add_paraphrases(request: Request, db: ConsoleDB, user: PostAdmin,
                           entry_id: Annotated[str, Form(max_length=100)] = "",
                           ask_log_ids: Annotated[str, Form(max_length=20000)] = "",
+                          base_revision: Annotated[str, Form(max_length=10)] = "",
                           publish: Annotated[str, Form(max_length=3)] = "") -> Response:
+    """Step 2: one new revision of the entry with the questions as paraphrases (the questions leave the report)."""
     if not entry_id:
         raise Unprocessable("질문 표현을 더할 항목을 골라 주세요.")
     result = await kb_unanswered.add_paraphrases_from_logs(db, entry_id=entry_id, ask_log_ids=_ids(ask_log_ids),
-                                                           author=staff_principal(request).staff, publish=publish == "1")
-    message = f"'{entry_id}' 항목에 질문 표현 {len(result.added)}개를 더했습니다 ({result.revision.number}판"
+                                                           author=staff_principal(request).staff, publish=publish == "1",
+                                                           base_revision=parse_int(base_revision, "기준 판"))
+    message = f"'{result.revision.title}' 항목에 질문 표현 {len(result.added)}개를 더했습니다 ({result.revision.number}판"
     message += ", 게시함)." if publish == "1" else ", 아직 게시 안 함)."
     if result.skipped:
         message += f" 이미 있는 표현 {len(result.skipped)}개는 건너뛰었습니다."
@@ -83,7 +101,7 @@ async def candidate_to_paraphrase(request: Request, db: ConsoleDB, user: PostAdm
                                          base_revision=detail.latest.number, note=f"직원 FAQ 후보 #{candidate.id}에서 추가")
     await service.close_faq_candidate(db, candidate=candidate, status="used", actor_id=user.id, entry_id=entry_id)
     return redirect(request, "/console/unanswered",
-                    f"'{entry_id}' 항목에 질문 표현을 더했습니다 ({rev.number}판" + (", 게시함)." if publish == "1" else ")."))
+                    f"'{rev.title}' 항목에 질문 표현을 더했습니다 ({rev.number}판" + (", 게시함)." if publish == "1" else ")."))
 
 
 @router.post("/console/unanswered/candidates/{candidate_id}/dismiss")

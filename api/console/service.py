@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers.models import Center, CenterClosure
+from api.centers.service import get_center_by_code
 from api.console.models import FAQ_CANDIDATE_STATUSES, CannedResponse, FaqCandidate
 from api.console.security import end_all_sessions
 from api.db import utcnow
@@ -22,7 +23,6 @@ from api.tickets.models import Ticket, TicketMessage
 
 MAX_CANNED_TITLE = 100
 MAX_CANNED_BODY = 4000
-MAX_PHONE = 30
 
 
 # -- staff ---------------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ async def set_staff_active(db: AsyncSession, *, staff_id: int, active: bool, act
 
 
 async def reset_staff_password(db: AsyncSession, *, staff_id: int, password: str) -> Staff:
-    """A new password set by an admin; it also lifts a lockout and signs the account out everywhere."""
+    """A new password set by an admin; it signs the account out everywhere."""
     staff = await get_staff(db, staff_id)
     await staff_service.set_password(db, staff, password)
     await end_all_sessions(db, staff.id)
@@ -82,30 +82,8 @@ async def link_telegram(db: AsyncSession, *, staff_id: int, telegram_user_id: in
 # -- centres ---------------------------------------------------------------------------------------------
 
 async def get_center(db: AsyncSession, code: str) -> Center:
-    center = await db.scalar(select(Center).where(Center.code == code))
-    if center is None:
-        raise NotFound("센터를 찾을 수 없습니다.")
-    return center
-
-
-async def update_center(db: AsyncSession, *, center: Center, phone: str | None, opens: time, closes: time,
-                        telegram_chat_id: int | None) -> Center:
-    phone = (phone or "").strip() or None
-    if phone is not None and len(phone) > MAX_PHONE:
-        raise Unprocessable(f"전화번호는 {MAX_PHONE}자 이내로 입력해 주세요.")
-    if not opens < closes:
-        raise Unprocessable("업무 시작 시각은 종료 시각보다 빨라야 합니다.")
-    if telegram_chat_id is not None:
-        other = await db.scalar(select(Center).where(Center.telegram_chat_id == telegram_chat_id,
-                                                     Center.id != center.id))
-        if other is not None:
-            raise Conflict(f"이 텔레그램 그룹은 이미 {other.name}에 연결되어 있습니다.")
-    center.phone = phone
-    center.opens = opens
-    center.closes = closes
-    center.telegram_chat_id = telegram_chat_id
-    await db.flush()
-    return center
+    """A centre by code or Korean name (``api.centers.service.get_center_by_code``)."""
+    return await get_center_by_code(db, code)
 
 
 async def list_closures(db: AsyncSession, center_id: int, *, since: date | None = None) -> list[CenterClosure]:

@@ -36,6 +36,7 @@ class CenterStats:
     created: int = 0
     responded: int = 0
     median_first_response: float | None = None  # business seconds
+    outside_hours: int = 0  # first responses sent outside the centre's business hours (0 business seconds later)
     first_response_on_time: float | None = None  # share of tickets whose first-response due time has come
     resolution_on_time: float | None = None
     rating_avg: float | None = None
@@ -48,6 +49,7 @@ class Totals:
     overdue: int = 0
     created: int = 0
     median_first_response: float | None = None
+    outside_hours: int = 0
     first_response_on_time: float | None = None
     rating_avg: float | None = None
     rating_count: int = 0
@@ -129,6 +131,8 @@ async def center_stats(db: AsyncSession, *, since: datetime, now: datetime,
     for center_id, created_at, responded_at in responded.all():
         seconds = calendars[center_id].business_seconds_between(created_at, responded_at)
         durations[center_id].append(max(0.0, seconds))
+        if not calendars[center_id].is_open(responded_at):
+            stats[center_id].outside_hours += 1
     everything: list[float] = []
     for center_id, values in durations.items():
         stats[center_id].responded = len(values)
@@ -140,6 +144,7 @@ async def center_stats(db: AsyncSession, *, since: datetime, now: datetime,
     totals = Totals(open=sum(s.open for s in rows), overdue=sum(s.overdue for s in rows),
                     created=sum(s.created for s in rows),
                     median_first_response=statistics.median(everything) if everything else None,
+                    outside_hours=sum(s.outside_hours for s in rows),
                     first_response_on_time=all_first_ok / all_first_due if all_first_due else None,
                     rating_avg=rating_sum / rating_count if rating_count else None, rating_count=rating_count)
     return rows, totals

@@ -28,6 +28,7 @@ from api.centers.models import Center
 from api.console import security
 from api.db import get_session, utcnow
 from api.errors import GENERIC_500_DETAIL, ErrorReply, Forbidden, HotlineError, Unauthorized, Unprocessable
+from api.kb.changes import author_display
 
 BASE = Path(__file__).resolve().parent
 TEMPLATES_DIR = BASE / "templates"
@@ -146,6 +147,34 @@ def due_view(due: datetime | None, now: datetime | None = None, *, done: bool = 
     return DueView(f"{fmt_duration(left)} 남음", "ok")
 
 
+# -- owner text: isolated, never steering the page ---------------------------------------------------------------
+
+# Bidirectional formatting controls: Korean text never needs them, and in a name or a message they can make text
+# read backwards to staff (U+202E). Stripped wherever owner text is shown.
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Zero-width characters: meant only inside a message (a joined emoji); stripped from one-line text (names,
+# excerpts), where they only hide differences.
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+
+
+def owner_text(value: object) -> Markup:
+    """Text an owner wrote, whole (a message): bidi controls stripped, isolated from the page in ``<bdi>``."""
+    text = "" if value is None else str(value)
+    return Markup('<bdi class="owner">{}</bdi>').format(text.translate(BIDI_CONTROLS))
+
+
+def excerpt_text(value: object, limit: int = 120) -> str:
+    """One line of owner text for lists and headings: controls and zero-width characters stripped, spaces
+    collapsed, at most ``limit`` characters (a long unbroken line cannot squeeze a list's columns)."""
+    text = " ".join(("" if value is None else str(value)).translate(BIDI_CONTROLS).translate(ZERO_WIDTH).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(value: object, limit: int = 120) -> Markup:
+    """``excerpt_text`` isolated in ``<bdi>``."""
+    return Markup('<bdi class="owner">{}</bdi>').format(excerpt_text(value, limit))
+
+
 def _csrf_field(context_user: UserView | None, login_csrf: str | None = None) -> Markup:
     token = context_user.csrf if context_user is not None else (login_csrf or "")
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
@@ -160,6 +189,9 @@ env.filters["bhours"] = fmt_business_hours
 env.filters["due"] = due_view
 env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.0f}%"
 env.globals["csrf_field"] = _csrf_field
+env.filters["author"] = author_display
+env.filters["owner"] = owner_text
+env.filters["excerpt"] = excerpt
 
 STATUS_LABELS = {"open": "접수", "assigned": "처리 중", "resolved": "해결됨"}
 OUTCOME_LABELS = {"answered": "답변", "clarify": "되묻기", "escalate": "상담 연결"}

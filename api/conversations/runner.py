@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers import routing
 from api.centers.models import Center
-from api.centers.service import center_contact
+from api.centers.contact import CENTRE_TOPICS, format_contact
+from api.centers.service import routing_note_for
 from api.chats.service import Recipient, ensure_chats
 from api.conversations import engine, texts
 from api.conversations.model import (AnswerView, AppendToTicket, CandidateView, CreateTicket, Facts, Incoming, LogAsk,
@@ -116,7 +117,8 @@ def _statements(dialect: str) -> _Statements:
 
 _STATES = (select(CONVERSATIONS.c.chat_id, CONVERSATIONS.c.state)
            .where(CONVERSATIONS.c.chat_id.in_(bindparam("ids", expanding=True))).order_by(CONVERSATIONS.c.chat_id))
-_CENTRES = select(CENTRES.c.id, CENTRES.c.code, CENTRES.c.name, CENTRES.c.phone, CENTRES.c.opens, CENTRES.c.closes)
+_CENTRES = select(CENTRES.c.id, CENTRES.c.code, CENTRES.c.name, CENTRES.c.phone, CENTRES.c.address, CENTRES.c.website,
+                  CENTRES.c.office_hours, CENTRES.c.opens, CENTRES.c.closes)
 _TICKETS = (select(TICKETS.c.id, TICKETS.c.chat_id, TICKETS.c.number, TICKETS.c.status, TICKETS.c.center_id,
                    TICKETS.c.created_at, TICKETS.c.text, TICKETS.c.first_responded_at, TICKETS.c.resolved_at,
                    TICKETS.c.first_response_due, TICKETS.c.rating)
@@ -208,7 +210,13 @@ class _Context:
     max_text_chars: int
 
     def match(self, text: str, *, previous: AskMemo | None) -> MatchView:
-        return match_view(text, self.knowledge.matcher.match(text, today=self.knowledge.today), self.knowledge)
+        view = match_view(text, self.knowledge.matcher.match(text, today=self.knowledge.today), self.knowledge)
+        if view.answer is not None and view.answer.topic in CENTRE_TOPICS:
+            note = routing_note_for(text, self.centres)  # "포항에 공장있는데 어느센터로 가요": which, and how to reach it
+            if note:
+                view = dataclasses.replace(view, answer=dataclasses.replace(
+                    view.answer, text=f"{view.answer.text}\n\n{note}"))
+        return view
 
     def entry(self, entry_id: str) -> AnswerView | None:
         entry = self.knowledge.matcher.get(entry_id)
@@ -229,7 +237,7 @@ class _Context:
         if resolution.route is not None:
             routed = place(resolution.route, text)
             if routed is not None:
-                return Routing("routed", place=routed, contact=center_contact(self.centres[routed.center_code]))
+                return Routing("routed", place=routed, contact=format_contact(self.centres[routed.center_code]) or None)
         options = [p for r in resolution.candidates if (p := place(r, "")) is not None]
         if options:
             return Routing("ambiguous", options=tuple(o.model_copy(update={"address": o.region}) for o in options))

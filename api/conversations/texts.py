@@ -172,9 +172,9 @@ def acknowledgement(*, number: str, center_name: str, promise: str | None, hours
     else:
         lines.append(f"담당자가 {promise} 답변드릴게요.")
     lines.append(f"(상담 시간: {hours})")
+    lines.append("답변은 이 대화방으로 와요. 처리 상황은 /status 로 언제든 볼 수 있어요.")
     if contact:
-        lines.append(contact)
-    lines += ["", "답변은 이 대화방으로 와요. 처리 상황은 /status 로 언제든 볼 수 있어요."]
+        lines += ["", contact]
     return "\n".join(lines)
 
 

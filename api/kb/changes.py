@@ -18,6 +18,8 @@ from api.kb.models import KbEvent, KbRevision, KbSynonym
 from api.staff.models import Staff
 
 IMPORT_LABEL = "import"
+# How staff read the author of a change made by ``hotline kb import``/``init`` (stored as ``IMPORT_LABEL``).
+IMPORT_DISPLAY = "파일 가져오기"
 
 _changed_at = float("-inf")
 
@@ -38,6 +40,13 @@ def actor(author: Staff | None, label: str | None = None) -> tuple[int | None, s
     if author is None:
         return None, label or IMPORT_LABEL
     return author.id, label or author.display_name or author.username
+
+
+def author_display(label: str | None) -> str:
+    """The author of a revision or event as staff read it: the staff member's name, or "파일 가져오기"."""
+    if label == IMPORT_LABEL:
+        return IMPORT_DISPLAY
+    return label or "-"
 
 
 def record_event(session: AsyncSession, *, action: str, entry_id: str | None = None, revision_id: int | None = None,

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.exceptions import HTTPException
 
 from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
+from api.centers import service as centers_service
+from api.centers.contact import CENTRE_TOPICS
 from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import asklog
 from api.kb import entries as kb_entries
@@ -18,8 +20,9 @@ from api.kb import unanswered as kb_unanswered
 from api.kb.cache import get_cache, in_match_thread
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
-                            EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
-                            RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
+                            EventOut, FeedbackIn, FeedbackOut, GroupActionOut, ParaphrasePreviewOut, PreviewIn,
+                            PreviewOut, PublishIn, QuestionPreviewOut, RevisionIn, RevisionOut, RollbackIn, SynonymIn,
+                            SynonymOut, UnansweredGroupOut)
 from knowledge import years
 
 public = APIRouter(tags=["ask"])
@@ -88,6 +91,10 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
+    if answer is not None and result.entry.topic in CENTRE_TOPICS:
+        note = await centers_service.routing_answer(session, text)  # "포항에 공장있는데 어느센터로 가요"
+        if note:
+            answer.text = f"{answer.text}\n\n{note}"
     return AskOut(outcome=result.outcome, kind=result.kind, answer=answer, candidates=_candidates(result),
                   score=round(float(result.score), 4), ask_log_id=ask_log_id)
 
@@ -229,17 +236,27 @@ async def remove_synonym(synonym_id: Annotated[int, Path(ge=1, le=2**63 - 1)], s
 @admin.get("/unanswered", response_model=list[UnansweredGroupOut])
 async def unanswered(session: SessionDep, _: AdminPrincipal, days: Annotated[int, Query(ge=1, le=365)] = 30,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[UnansweredGroupOut]:
-    """Escalated questions and 👎 answers of the last ``days`` days, grouped by similarity, biggest first."""
+    """Questions the bot did not answer in the last ``days`` days (escalated, clarified, 👎, or made into a ticket),
+    grouped by similarity, biggest first; a group suggests an entry only when the matcher's candidates support it."""
     groups = await kb_unanswered.unanswered_report(session, days=days, limit=limit)
     return [UnansweredGroupOut(**{**g.__dict__, "actions": [GroupActionOut(**a) for a in g.actions]})
             for g in groups]
 
 
+@admin.post("/unanswered/add-paraphrases/preview", response_model=ParaphrasePreviewOut)
+async def preview_paraphrases(body: AddParaphrasesIn, session: SessionDep, _: AdminPrincipal) -> ParaphrasePreviewOut:
+    """What "add as paraphrases of entry X" would do (nothing is saved): paraphrases added and skipped, and how
+    the bot would then answer each question; send ``latest_revision`` back as ``base_revision``."""
+    p = await kb_unanswered.preview_paraphrases(session, entry_id=body.entry_id, ask_log_ids=body.ask_log_ids)
+    return ParaphrasePreviewOut(**{**p.__dict__, "questions": [QuestionPreviewOut(**q.__dict__) for q in p.questions]})
+
+
 @admin.post("/unanswered/add-paraphrases", response_model=AddParaphrasesOut)
 async def add_paraphrases(body: AddParaphrasesIn, session: SessionDep, principal: AdminPrincipal) -> AddParaphrasesOut:
-    """The report's "add as paraphrases of entry X" action (a new revision; the questions leave the report)."""
+    """The report's "add as paraphrases of entry X" action: one new revision; the questions leave the report."""
     r = await kb_unanswered.add_paraphrases_from_logs(session, entry_id=body.entry_id, ask_log_ids=body.ask_log_ids,
-                                                      author=principal.staff, publish=body.publish)
+                                                      author=principal.staff, publish=body.publish,
+                                                      base_revision=body.base_revision)
     return AddParaphrasesOut(entry_id=r.entry_id, revision=r.revision.number, added=r.added, skipped=r.skipped)
 
 

@@ -29,14 +29,18 @@ from api.errors import Conflict, NotFound, Unprocessable
 from api.kb.changes import actor, flush, record_event
 from api.kb.models import KbEntry, KbEvent, KbRevision
 from api.staff.models import Staff
-from knowledge.loader import (MAX_ANSWER_CHARS, MAX_TITLE_CHARS, Entry, KnowledgeError, default_topics_file,
-                              history_problems, load_topics, valid_url)
+from knowledge.loader import (MAX_ANSWER_CHARS, MAX_TITLE_CHARS, MULTILINE_FIELDS, Entry, KnowledgeError, canonical,
+                              default_topics_file, history_problems, load_topics, valid_url)
 from knowledge.normalize import compact
 from knowledge.years import stale_reasons
 
 KST = ZoneInfo("Asia/Seoul")
 CONTENT_FIELDS = ("title", "paraphrases", "keywords", "answer", "source_title", "source_url", "year",
                   "valid_from", "valid_to", "reviewed_on", "history_of")
+# What staff read for each field (console, diffs); a field without a label shows its name.
+FIELD_LABELS = {"title": "질문 제목", "paraphrases": "질문 표현", "keywords": "키워드", "answer": "답변",
+                "source_title": "출처 제목", "source_url": "출처 링크", "year": "사업연도", "valid_from": "게시 시작일",
+                "valid_to": "게시 종료일", "topic": "주제", "reviewed_on": "검토일", "history_of": "이력 대상"}
 MAX_PARAPHRASE_CHARS = 300
 MAX_PARAPHRASES = 300
 MAX_KEYWORD_CHARS = 60
@@ -99,45 +103,37 @@ def known_topics() -> dict[str, str] | None:
     return _topics_cache[1]
 
 
-def _text_list(values: Any, *, what: str, max_chars: int, max_items: int) -> tuple[str, ...]:
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        values = [values]
-    out: list[str] = []
+def _check_list(values: tuple[str, ...], *, what: str, max_chars: int, max_items: int) -> None:
     for v in values:
-        if not isinstance(v, str):
-            raise Unprocessable(f"{what}은(는) 글자로 입력해 주세요.")
-        v = " ".join(v.split())
-        if not v or v in out:
-            continue
         if len(v) > max_chars:
             raise Unprocessable(f"{what}은(는) {max_chars}자 이내로 입력해 주세요: {v[:30]}…")
-        out.append(v)
-    if len(out) > max_items:
+    if len(values) > max_items:
         raise Unprocessable(f"{what}은(는) {max_items}개까지 입력할 수 있습니다.")
-    return tuple(out)
 
 
 def _normalised(e: Entry) -> Entry:
-    """Trim and de-duplicate an entry's fields and validate them (422 with a Korean message)."""
-    title = " ".join((e.title or "").split())
-    answer = (e.answer or "").strip()
-    if not title:
+    """The entry in the stored form (``knowledge.loader.canonical``, exactly what an import stores: line endings,
+    spaces, repeated items), validated (422 with a Korean message)."""
+    for name in ("paraphrases", "keywords"):
+        if any(not isinstance(v, str) for v in getattr(e, name)):
+            raise Unprocessable(f"{FIELD_LABELS[name]}은(는) 글자로 입력해 주세요.")
+    e = canonical(e)
+    if e.history_of == "":  # an empty form field: no history link
+        e = replace(e, history_of=None)
+    if not e.title:
         raise Unprocessable("질문 제목을 입력해 주세요.")
-    if len(title) > MAX_TITLE_CHARS:
-        raise Unprocessable(f"질문 제목은 {MAX_TITLE_CHARS}자 이내로 입력해 주세요. (지금 {len(title)}자)")
-    if not answer:
+    if len(e.title) > MAX_TITLE_CHARS:
+        raise Unprocessable(f"질문 제목은 {MAX_TITLE_CHARS}자 이내로 입력해 주세요. (지금 {len(e.title)}자)")
+    if not e.answer:
         raise Unprocessable("답변을 입력해 주세요.")
-    if len(answer) > MAX_ANSWER_CHARS:
-        raise Unprocessable(f"답변은 휴대폰 화면에 맞게 {MAX_ANSWER_CHARS}자 이내로 입력해 주세요. (지금 {len(answer)}자)")
+    if len(e.answer) > MAX_ANSWER_CHARS:
+        raise Unprocessable(f"답변은 휴대폰 화면에 맞게 {MAX_ANSWER_CHARS}자 이내로 입력해 주세요. (지금 {len(e.answer)}자)")
     if not SLUG_RE.match(e.topic or ""):
         raise Unprocessable("주제(topic)는 영문 소문자와 숫자, '-'로 된 이름이어야 합니다.")
     topics = known_topics()
     if topics is not None and e.topic not in topics:
         raise Unprocessable(f"알 수 없는 주제입니다: {e.topic}")
-    source_url = (e.source_url or "").strip()
-    if source_url and not valid_url(source_url):
+    if e.source_url and not valid_url(e.source_url):
         raise Unprocessable("출처 링크는 http:// 또는 https://로 시작하는 주소여야 합니다.")
     if e.year is not None and not 2000 <= e.year <= 2100:
         raise Unprocessable("사업연도가 올바르지 않습니다.")
@@ -145,15 +141,11 @@ def _normalised(e: Entry) -> Entry:
         raise Unprocessable("게시 시작일이 종료일보다 늦습니다.")
     if e.reviewed_on is not None and e.reviewed_on > kst_today():
         raise Unprocessable("검토일은 오늘이나 그 이전 날짜여야 합니다.")
-    history_of = (e.history_of or "").strip() or None
-    if history_of is not None and not ID_RE.match(history_of):
+    if e.history_of is not None and not ID_RE.match(e.history_of):
         raise Unprocessable("이력 대상(history_of)은 현재 항목의 ID여야 합니다.")
-    return replace(
-        e, title=title, answer=answer, source_url=source_url, source_title=" ".join((e.source_title or "").split()),
-        history_of=history_of,
-        paraphrases=tuple(p for p in _text_list(e.paraphrases, what="질문 표현", max_chars=MAX_PARAPHRASE_CHARS,
-                                                  max_items=MAX_PARAPHRASES) if p != title),
-        keywords=_text_list(e.keywords, what="키워드", max_chars=MAX_KEYWORD_CHARS, max_items=MAX_KEYWORDS))
+    _check_list(e.paraphrases, what="질문 표현", max_chars=MAX_PARAPHRASE_CHARS, max_items=MAX_PARAPHRASES)
+    _check_list(e.keywords, what="키워드", max_chars=MAX_KEYWORD_CHARS, max_items=MAX_KEYWORDS)
+    return e
 
 
 HISTORY_MESSAGES = {
@@ -538,17 +530,19 @@ async def rollback(session: AsyncSession, *, entry_id: str, to_revision: int, au
 
 
 def _render(rev: KbRevision | Entry) -> list[str]:
-    lines = [f"title: {rev.title}", "paraphrases:"]
-    lines += [f"  - {p}" for p in rev.paraphrases]
-    lines.append("keywords: " + ", ".join(rev.keywords))
-    lines.append("answer:")
-    lines += ["  " + line for line in rev.answer.splitlines()]
-    lines.append(f"source: {rev.source_title} <{rev.source_url}>")
-    lines.append(f"year: {rev.year if rev.year is not None else ''}")
-    lines.append(f"reviewed_on: {rev.reviewed_on or ''}")
-    if rev.history_of:
-        lines.append(f"history_of: {rev.history_of}")
-    lines.append(f"valid: {rev.valid_from or ''} ~ {rev.valid_to or ''}")
+    """A revision as lines under Korean field labels, one list item or answer line per line (what the diff
+    compares)."""
+    lines = []
+    for name in CONTENT_FIELDS:
+        label, value = FIELD_LABELS.get(name, name), getattr(rev, name)
+        if isinstance(value, (list, tuple)):
+            lines.append(f"{label}:")
+            lines += [f"  - {v}" for v in value]
+        elif name in MULTILINE_FIELDS:
+            lines.append(f"{label}:")
+            lines += ["  " + line for line in value.splitlines()]
+        else:
+            lines.append(f"{label}: {'' if value is None else value}")
     return lines
 
 
@@ -572,12 +566,14 @@ class RevisionDiff:
     diff: str  # unified diff of the two revisions rendered as text
 
 
-async def diff(session: AsyncSession, *, entry_id: str, from_revision: int, to_revision: int) -> RevisionDiff:
-    """What changed between two revisions of an entry (``difflib`` unified diff plus the changed fields)."""
+async def diff(session: AsyncSession, *, entry_id: str, from_revision: int, to_revision: int,
+               context: int = 3) -> RevisionDiff:
+    """What changed between two revisions of an entry (``difflib`` unified diff with ``context`` lines around each
+    change, plus the changed fields)."""
     detail = await get_entry(session, entry_id=entry_id)
     a, b = detail.revision(from_revision), detail.revision(to_revision)
     if a is None or b is None:
         raise NotFound(f"{from_revision if a is None else to_revision}판이 없습니다.")
-    text = "\n".join(difflib.unified_diff(_render(a), _render(b), fromfile=f"{entry_id} r{from_revision}",
-                                          tofile=f"{entry_id} r{to_revision}", lineterm=""))
+    text = "\n".join(difflib.unified_diff(_render(a), _render(b), fromfile=f"{entry_id} {from_revision}판",
+                                          tofile=f"{entry_id} {to_revision}판", lineterm="", n=context))
     return RevisionDiff(entry_id, from_revision, to_revision, _changed_fields(a, b), text)

@@ -18,6 +18,7 @@ from knowledge.loader import Entry
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.years import matchable
 
+
 @dataclass(frozen=True)
 class PreviewResult:
     result: MatchResult
@@ -28,19 +29,17 @@ class PreviewResult:
 _DRAFT_KEYS = frozenset(("entry_id", "topic", *CONTENT_FIELDS))
 
 
-async def preview(session: AsyncSession, *, text: str, draft: dict | None = None,
-                  today: dt.date | None = None) -> PreviewResult:
-    """What ``text`` would match against the published KB with ``draft`` applied.
-
-    ``draft``: ``entry_id`` (an existing entry, whose latest revision the other keys override, or a new
-    id) plus any of ``topic``, ``title``, ``paraphrases``, ``keywords``, ``answer``, ``source_title``,
-    ``source_url``, ``year``, ``valid_from``, ``valid_to``, ``reviewed_on``, ``history_of`` (``None`` values are
-    ignored). The draft is served as if published; history entries are not matched (as on ``/ask``)."""
+def _question(text: str) -> str:
     text = (text or "").strip()
     if not text:
         raise Unprocessable("미리 볼 질문을 입력해 주세요.")
     if len(text) > MAX_QUESTION_CHARS:
         raise Unprocessable(f"질문은 {MAX_QUESTION_CHARS}자 이내로 입력해 주세요.")
+    return text
+
+
+async def _draft_matcher(session: AsyncSession, draft: dict | None) -> tuple[Matcher, str | None]:
+    """A matcher over the published KB with ``draft`` applied as if published, and the draft's entry id."""
     entries = await published_entries(session)
     synonyms = await synonyms_map(session)
     draft_id = None
@@ -66,9 +65,34 @@ async def preview(session: AsyncSession, *, text: str, draft: dict | None = None
             raise Unprocessable("미리 보려면 질문 제목을 입력해 주세요.")
         content = replace(content, answer=content.answer or "(미리보기)")
         entries = [e for e in entries if e.id != draft_id] + [content]
-    matcher = await asyncio.to_thread(Matcher, matchable(entries), synonyms)
-    result = matcher.match(text, today=today or kst_today())
+    return await asyncio.to_thread(Matcher, matchable(entries), synonyms), draft_id
+
+
+def _result(matcher: Matcher, draft_id: str | None, text: str, today: dt.date) -> PreviewResult:
+    result = matcher.match(text, today=today)
     rank = None
     if draft_id is not None:
         rank = next((i + 1 for i, c in enumerate(result.candidates) if c.entry_id == draft_id), None)
     return PreviewResult(result, draft_id, rank)
+
+
+async def preview(session: AsyncSession, *, text: str, draft: dict | None = None,
+                  today: dt.date | None = None) -> PreviewResult:
+    """What ``text`` would match against the published KB with ``draft`` applied.
+
+    ``draft``: ``entry_id`` (an existing entry, whose latest revision the other keys override, or a new
+    id) plus any of ``topic``, ``title``, ``paraphrases``, ``keywords``, ``answer``, ``source_title``,
+    ``source_url``, ``year``, ``valid_from``, ``valid_to``, ``reviewed_on``, ``history_of`` (``None`` values are
+    ignored). The draft is served as if published; history entries are not matched (as on ``/ask``)."""
+    text = _question(text)
+    matcher, draft_id = await _draft_matcher(session, draft)
+    return _result(matcher, draft_id, text, today or kst_today())
+
+
+async def preview_many(session: AsyncSession, *, texts: list[str], draft: dict | None = None,
+                       today: dt.date | None = None) -> list[PreviewResult]:
+    """``preview`` for several questions against one draft (the matcher is built once)."""
+    questions = [_question(t) for t in texts]
+    matcher, draft_id = await _draft_matcher(session, draft)
+    day = today or kst_today()
+    return await asyncio.to_thread(lambda: [_result(matcher, draft_id, q, day) for q in questions])

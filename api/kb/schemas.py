@@ -241,13 +241,16 @@ class GroupActionOut(BaseModel):
 
 class UnansweredGroupOut(BaseModel):
     count: int
-    escalated: int
+    escalated: int = Field(description="questions the bot found nothing for")
+    clarified: int = Field(description="questions the bot asked back about (candidates offered)")
+    to_staff: int = Field(description="questions that became a ticket (the owner asked for a person)")
     thumbs_down: int
     examples: list[str]
     ask_log_ids: list[int]
     last_asked_at: datetime
-    suggested_entry_id: str | None
+    suggested_entry_id: str | None = Field(description="set only when the matcher's candidates support the entry")
     suggested_entry_title: str | None
+    suggestion_score: float | None = Field(description="that support, 0..1")
     actions: list[GroupActionOut]
 
 
@@ -258,6 +261,23 @@ class AskLogIdsIn(BaseModel):
 class AddParaphrasesIn(AskLogIdsIn):
     entry_id: str
     publish: bool = True
+    base_revision: int | None = Field(default=None, description="the revision a preview showed (409 if changed)")
+
+
+class QuestionPreviewOut(BaseModel):
+    text: str
+    outcome: str
+    answered_by: str | None
+    rank: int | None
+
+
+class ParaphrasePreviewOut(BaseModel):
+    entry_id: str
+    entry_title: str
+    latest_revision: int
+    added: list[str]
+    skipped: list[str]
+    questions: list[QuestionPreviewOut]
 
 
 class AddParaphrasesOut(BaseModel):

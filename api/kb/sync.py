@@ -18,27 +18,30 @@ Import rules (idempotent; nothing is ever overwritten without history):
 Synonyms: the file's pairs are added; pairs that came from the file (``created_by`` null) and are no
 longer in it are removed; pairs admins added (``created_by`` set) are never touched.
 
-Export writes the *published* entries back in the loader's file format (one file per topic); a topic
-file whose entries are unchanged is not rewritten (its comments and layout stay). The synonyms file is
-written only when the database's pairs differ from it.
+Files are read into ``knowledge.loader.canonical`` form, the form console edits are saved in, so saving an
+imported entry unchanged in the console changes nothing.
+
+Export writes the *published* entries back into the files (one per topic) with a YAML round trip: order,
+comments, quoting and indentation are kept and only values that changed are rewritten, so a console edit
+reads as a small diff. The synonyms file is round-tripped the same way.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.kb import changes as kb_changes
 from api.kb import entries as kb_entries
 from api.kb import synonyms as kb_synonyms
 from api.kb.models import KbEntry, KbRevision, KbSynonym
-from knowledge.loader import (DEFAULT_ENTRIES_DIR, DEFAULT_SYNONYMS_FILE, Entry, KnowledgeError, Problem, check,
-                              dump_entries, load_entries, load_synonyms)
+from knowledge.loader import (DEFAULT_ENTRIES_DIR, DEFAULT_SYNONYMS_FILE, Entry, KnowledgeError, Problem, canonical,
+                              check, dump_entries, load_entries, load_synonyms, write_synonyms_file)
+from knowledge.normalize import compact
 
 
 def default_synonyms_file(entries_dir: str | os.PathLike[str] | None) -> Path:
@@ -98,7 +101,7 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
     if _blocking(problems):
         raise ImportRefused(_blocking(problems))
     try:
-        entries = load_entries(entries_dir)
+        entries = [canonical(e) for e in load_entries(entries_dir)]  # stored as the console stores an edit
     except KnowledgeError as exc:
         raise ImportRefused(exc.problems) from exc
     report = ImportReport()
@@ -147,7 +150,7 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
         detail = kb_entries.EntryDetail(kb_entries.entry_summary(entry, latest, None, kb_entries.kst_today()), entry, revs, [])
         await kb_entries.save_revision_as_is(session, detail=detail, content=file_entry, author=None, publish=False,
                                              author_label=kb_changes.IMPORT_LABEL,
-                                             note="--force: over console edits" if console_since else "")
+                                             note="--force: 콘솔에서 고친 내용 위에 파일 내용을 가져옴" if console_since else "")
         report.updated.append(file_entry.id)
         if unpublished and not force:
             report.left_unpublished.append(file_entry.id)
@@ -181,8 +184,6 @@ async def import_knowledge(session: AsyncSession, *, entries_dir: str | os.PathL
 async def _clashes_with_console_entries(session: AsyncSession, entries: list[Entry], db_only: set[str]) -> list[str]:
     """Questions of the files that a published console-only entry also has (the files were checked among
     themselves, not against the database)."""
-    from knowledge.normalize import compact
-
     theirs: dict[str, str] = {}
     for e in await kb_entries.published_entries(session):
         if e.id in db_only:
@@ -202,8 +203,6 @@ def _is_import(rev: KbRevision) -> bool:
 
 
 def _with_topic(e: Entry, topic: str) -> Entry:
-    from dataclasses import replace
-
     return replace(e, topic=topic)
 
 
@@ -254,57 +253,28 @@ class ExportReport:
 
 async def export_entries(session: AsyncSession, *, entries_dir: str | os.PathLike[str] = DEFAULT_ENTRIES_DIR,
                          synonyms_file: str | os.PathLike[str] | None = None) -> ExportReport:
-    """Write the published entries (and the synonyms, when ``synonyms_file``) in the file format; topic files
-    whose entries did not change are left untouched."""
+    """Write the published entries (and the synonyms, when ``synonyms_file``) back into the files. Files are
+    round-tripped (``knowledge.loader.write_topic_file``): only the values that changed are rewritten, so a file
+    whose entries did not change is not touched and one added paraphrase is a one-line diff."""
     directory = Path(entries_dir)
     entries = await _published_in_file_order(session)
     report = ExportReport(entries=len(entries))
     by_topic: dict[str, list[Entry]] = {}
     for e in entries:
         by_topic.setdefault(e.topic, []).append(e)
-    on_disk: dict[str, list[Entry]] | None = None
-    if directory.is_dir():
-        try:
-            on_disk = {}
-            for e in load_entries(directory):
-                on_disk.setdefault(e.topic, []).append(e)
-        except KnowledgeError:
-            on_disk = None  # unreadable files: rewrite every topic
-    to_write = []
-    for topic, items in by_topic.items():
-        path = directory / f"{topic}.yaml"
-        if on_disk is not None and path.exists() and on_disk.get(topic) == items:
-            report.unchanged.append(path)
-        else:
-            to_write.extend(items)
-    report.written = dump_entries(to_write, directory) if to_write else []
+    report.written = dump_entries(entries, directory)
+    report.unchanged = [directory / f"{topic}.yaml" for topic in by_topic
+                        if directory / f"{topic}.yaml" not in report.written]
     if directory.is_dir():
         report.stale = sorted(p for p in directory.glob("*.yaml") if p.stem not in by_topic)
-
     if synonyms_file is not None:
-        path = Path(synonyms_file)
-        report.synonyms_file = path
-        current = await kb_synonyms.synonyms_map(session)
-        try:
-            old = load_synonyms(path) if path.exists() else None
-        except KnowledgeError:
-            old = None
-        if old != current:
-            text = "# canonical term: [variants owners type]  (exported from the database)\n" + "".join(
-                yaml.safe_dump({term: variants}, allow_unicode=True, default_flow_style=None, width=10_000)
-                for term, variants in current.items())
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(path)
-            report.synonyms_written = True
+        report.synonyms_file = Path(synonyms_file)
+        report.synonyms_written = write_synonyms_file(report.synonyms_file, await kb_synonyms.synonyms_map(session))
     return report
 
 
 async def _published_in_file_order(session: AsyncSession) -> list[Entry]:
     """Published entries in the order they were first created (the files' order after an import)."""
-    from sqlalchemy import func
-
     first = (select(KbRevision.entry_id, func.min(KbRevision.id).label("first_id"))
              .group_by(KbRevision.entry_id).subquery())
     rows = await session.execute(

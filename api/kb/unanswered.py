@@ -1,5 +1,6 @@
 """The unanswered-questions report: what owners asked that the knowledge base did not answer well, grouped
-by similarity, and its two actions (add a group's questions as paraphrases of an entry, or draft a new entry)."""
+by similarity, and its two actions (add a group's questions as paraphrases of an entry, previewed first, or
+draft a new entry)."""
 
 from __future__ import annotations
 
@@ -16,25 +17,34 @@ from api.errors import NotFound
 from api.kb.entries import (MAX_PARAPHRASE_CHARS, EntryDetail, get_entry, publish, published_entries,
                             save_revision)
 from api.kb.models import AskLog, KbEntry, KbRevision
+from api.kb.preview import preview_many
 from api.staff.models import Staff
+from api.tickets.models import Ticket
 from knowledge.loader import MAX_TITLE_CHARS
 from knowledge.normalize import clean, compact
 
 
 GROUP_SIMILARITY = 75  # rapidfuzz score (0..100) on normalised text that puts two questions in one group
 REPORT_MAX_LOGS = 2000
+# An entry is suggested for a group when the matcher's candidate scores for it (0..1, the ranking probability
+# logged with each question), averaged over the group's questions, reach this: the matcher ranked it as more
+# likely than not. An entry an owner marked 👎 counts 0 for that question. Otherwise the group suggests a new entry.
+SUGGEST_MIN_SCORE = 0.5
 
 
 @dataclass
 class UnansweredGroup:
     count: int
-    escalated: int
+    escalated: int  # the bot found nothing and offered a person
+    clarified: int  # the bot asked back with candidates instead of answering
+    to_staff: int  # the owner then asked for a person: a ticket was made from the question
     thumbs_down: int
     examples: list[str]  # distinct questions, most asked first (at most 5)
     ask_log_ids: list[int]
     last_asked_at: dt.datetime
-    suggested_entry_id: str | None  # the entry these questions most often came close to
+    suggested_entry_id: str | None  # an entry the matcher's candidates support (None: write a new entry)
     suggested_entry_title: str | None
+    suggestion_score: float | None  # the support, 0..1 (see SUGGEST_MIN_SCORE)
     actions: list[dict] = field(default_factory=list)  # {"action", "label", "entry_id"?}
 
 
@@ -49,20 +59,23 @@ def _closest(key: str, compact_key: str, keys: list[str], compact_keys: list[str
     return best[2] if best is not None else None
 
 
-async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold: float = GROUP_SIMILARITY,
-                            include_reviewed: bool = False, limit: int = 50) -> list[UnansweredGroup]:
-    """Questions nobody answered well: escalated questions (not greetings/chit-chat) and answers the owner
-    marked 👎, from the last ``days`` days, grouped by similarity of their normalised text, biggest group
-    first. Each group offers two actions: add its questions as paraphrases of an entry
-    (``add_paraphrases_from_logs``) or start a new entry from them (``draft_from_logs``)."""
-    since = utcnow() - dt.timedelta(days=days)
-    stmt = (select(AskLog)
-            .where(AskLog.created_at >= since,
-                   ((AskLog.outcome == "escalate") & (AskLog.kind == "question")) | (AskLog.feedback == "down"))
-            .order_by(AskLog.id.desc()).limit(REPORT_MAX_LOGS))
-    if not include_reviewed:
-        stmt = stmt.where(AskLog.reviewed.is_(False))
-    logs = list((await session.execute(stmt)).scalars())
+def suggestion(members: list[AskLog], published: set[str]) -> tuple[str | None, float]:
+    """The published entry the group's logged candidates support most, with that support (the mean of its
+    candidate score over the group's questions; 0 for a question whose owner marked that entry 👎)."""
+    support: dict[str, float] = {}
+    for m in members:
+        for c in m.candidates or []:
+            eid = c.get("entry_id")
+            if not eid or eid not in published or (m.feedback == "down" and eid == m.entry_id):
+                continue
+            support[eid] = support.get(eid, 0.0) + float(c.get("score") or 0.0)
+    if not support:
+        return None, 0.0
+    best = max(support, key=lambda eid: (support[eid], eid))
+    return best, support[best] / len(members)
+
+
+def _group(logs: list[AskLog], threshold: float) -> list[list[AskLog]]:
     groups: list[list[AskLog]] = []
     keys: list[str] = []  # normalised text of every distinct question grouped so far
     compact_keys: list[str] = []
@@ -87,32 +100,51 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
             keys.append(key)
             compact_keys.append(c)
             owner.append(g)
+    return groups
+
+
+async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold: float = GROUP_SIMILARITY,
+                            include_reviewed: bool = False, limit: int = 50) -> list[UnansweredGroup]:
+    """Every question the bot did not answer, from the last ``days`` days: escalated and clarified questions (not
+    greetings or chit-chat), answers the owner marked 👎, and questions that became a ticket (the owner asked for
+    a person, after a clarify or even an answer). Grouped by similarity of their normalised text, biggest group
+    first. A group suggests adding its questions as paraphrases of an entry only when the matcher's candidates
+    support that entry (``suggestion``, ``SUGGEST_MIN_SCORE``); otherwise a new entry (``draft_from_logs``)."""
+    since = utcnow() - dt.timedelta(days=days)
+    ticketed = select(Ticket.ask_log_id).where(Ticket.ask_log_id.is_not(None))
+    stmt = (select(AskLog)
+            .where(AskLog.created_at >= since,
+                   (AskLog.outcome.in_(("escalate", "clarify")) & (AskLog.kind == "question"))
+                   | (AskLog.feedback == "down") | AskLog.id.in_(ticketed))
+            .order_by(AskLog.id.desc()).limit(REPORT_MAX_LOGS))
+    if not include_reviewed:
+        stmt = stmt.where(AskLog.reviewed.is_(False))
+    logs = list((await session.execute(stmt)).scalars())
+    with_ticket = set((await session.execute(
+        select(Ticket.ask_log_id).where(Ticket.ask_log_id.in_([log.id for log in logs])))).scalars()) if logs else set()
 
     titles = dict((await session.execute(
         select(KbEntry.id, KbRevision.title).join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
     )).all())
     out = []
-    for members in groups:
+    for members in _group(logs, threshold):
         texts = Counter(" ".join(m.text.split()) for m in members)
-        votes: Counter[str] = Counter()
-        for m in members:
-            cands = [c.get("entry_id") for c in (m.candidates or []) if c.get("entry_id")]
-            if m.feedback == "down" and m.entry_id:
-                cands = [c for c in cands if c != m.entry_id] or [m.entry_id]
-            if cands:
-                votes[cands[0]] += 1
-        suggested = next((eid for eid, _ in votes.most_common() if eid in titles), None)
+        best, score = suggestion(members, set(titles))
+        suggested = best if best is not None and score >= SUGGEST_MIN_SCORE else None
         actions = []
         if suggested:
             actions.append({"action": "add_paraphrases", "entry_id": suggested,
-                            "label": f"'{titles[suggested]}' 항목의 질문 표현으로 추가"})
+                            "label": f"'{titles[suggested]}' 항목의 질문 표현으로 추가 (점수 {score:.2f})"})
         actions.append({"action": "new_entry", "label": "이 질문들로 새 항목 작성"})
         out.append(UnansweredGroup(
             count=len(members), escalated=sum(m.outcome == "escalate" for m in members),
+            clarified=sum(m.outcome == "clarify" for m in members),
+            to_staff=sum(m.id in with_ticket for m in members),
             thumbs_down=sum(m.feedback == "down" for m in members),
             examples=[t for t, _ in texts.most_common(5)], ask_log_ids=sorted(m.id for m in members),
             last_asked_at=max(m.created_at for m in members), suggested_entry_id=suggested,
-            suggested_entry_title=titles.get(suggested) if suggested else None, actions=actions))
+            suggested_entry_title=titles.get(suggested) if suggested else None,
+            suggestion_score=round(score, 2) if suggested else None, actions=actions))
     out.sort(key=lambda g: (-g.count, -g.last_asked_at.timestamp()))
     return out[:limit]
 
@@ -142,16 +174,14 @@ class ParaphrasesAdded:
     skipped: list[str]  # already a question of this or another entry
 
 
-async def add_paraphrases_from_logs(session: AsyncSession, *, entry_id: str, ask_log_ids: list[int],
-                                    author: Staff | None, publish: bool = True) -> ParaphrasesAdded:
-    """The report's first action: the logged questions become paraphrases of ``entry_id`` (a new revision,
-    published when ``publish``); the logs are marked reviewed."""
-    logs = await _logs(session, ask_log_ids)
-    detail = await get_entry(session, entry_id=entry_id)
+async def _new_paraphrases(session: AsyncSession, detail: EntryDetail,
+                           logs: list[AskLog]) -> tuple[list[str], list[str]]:
+    """The logged questions that would be new paraphrases of the entry, and those skipped because they are
+    already a question of this or another published entry (or repeat one another)."""
     latest = detail.latest
     taken = {compact(q) for q in (latest.title, *latest.paraphrases)}
     for other in await published_entries(session):
-        if other.id != entry_id:
+        if other.id != detail.entry.id:
             taken |= {compact(q) for q in (other.title, *other.paraphrases)}
     added, skipped = [], []
     for log in logs:
@@ -163,10 +193,55 @@ async def add_paraphrases_from_logs(session: AsyncSession, *, entry_id: str, ask
             continue
         taken.add(key)
         added.append(text)
+    return added, skipped
+
+
+@dataclass(frozen=True)
+class QuestionPreview:
+    text: str
+    outcome: str  # what the bot would do with the new paraphrases published
+    answered_by: str | None  # the entry that would answer (None unless answered)
+    rank: int | None  # the entry's place among the candidates
+
+
+@dataclass(frozen=True)
+class ParaphrasePreview:
+    entry_id: str
+    entry_title: str
+    latest_revision: int
+    added: list[str]
+    skipped: list[str]
+    questions: list[QuestionPreview]
+
+
+async def preview_paraphrases(session: AsyncSession, *, entry_id: str, ask_log_ids: list[int]) -> ParaphrasePreview:
+    """What ``add_paraphrases_from_logs`` would do, saving nothing: the paraphrases it would add and skip, and how
+    the bot would then answer each question."""
+    logs = await _logs(session, ask_log_ids)
+    detail = await get_entry(session, entry_id=entry_id)
+    added, skipped = await _new_paraphrases(session, detail, logs)
+    texts = list(dict.fromkeys(" ".join(log.text.split())[:MAX_PARAPHRASE_CHARS] for log in logs))
+    results = await preview_many(session, texts=texts, draft={"entry_id": entry_id,
+                                                             "paraphrases": [*detail.latest.paraphrases, *added]})
+    questions = [QuestionPreview(text, r.result.outcome, r.result.entry.id if r.result.entry else None, r.draft_rank)
+                 for text, r in zip(texts, results, strict=True)]
+    return ParaphrasePreview(entry_id, detail.latest.title, detail.latest.number, added, skipped, questions)
+
+
+async def add_paraphrases_from_logs(session: AsyncSession, *, entry_id: str, ask_log_ids: list[int],
+                                    author: Staff | None, publish: bool = True,
+                                    base_revision: int | None = None) -> ParaphrasesAdded:
+    """The report's first action: the logged questions become paraphrases of ``entry_id`` in one new revision
+    (published when ``publish``); the logs are marked reviewed. ``base_revision``: the revision a preview showed
+    (409 when the entry changed since)."""
+    logs = await _logs(session, ask_log_ids)
+    detail = await get_entry(session, entry_id=entry_id)
+    latest = detail.latest
+    added, skipped = await _new_paraphrases(session, detail, logs)
     rev = latest
     if added:
         rev = await save_revision(session, entry_id=entry_id, author=author, publish=publish,
-                                  paraphrases=[*latest.paraphrases, *added],
+                                  paraphrases=[*latest.paraphrases, *added], base_revision=base_revision,
                                   note=f"미답변 질문 {len(added)}개를 질문 표현으로 추가")
     elif publish:
         rev = await publish_latest_if_needed(session, detail=detail, author=author)

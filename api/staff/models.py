@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db import Base, BigIntPK, UTCDateTime, utcnow
@@ -27,9 +27,9 @@ class Staff(Base):
     center_id: Mapped[int | None] = mapped_column(ForeignKey("centers.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # API tokens issued before this instant are refused (set when the staff member signs out of the console).
+    tokens_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -1,26 +1,22 @@
-"""Staff accounts: creation, authentication with lockout, lookups. Services flush; callers commit."""
+"""Staff accounts: creation, authentication (throttled, never locked: ``api.auth.throttle``), lookups. Services
+flush; callers commit."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.auth import throttle
 from api.auth.security import hash_password, verify_password
-from api.centers.models import Center
+from api.centers.service import get_center_by_code
 from api.db import utcnow
-from api.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from api.errors import Conflict, Unauthorized, Unprocessable
 from api.staff.models import ROLES, Staff
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
-
-
-class LoginLocked(Unauthorized):
-    code = "locked"
-    detail = "로그인 실패가 많아 잠시 잠겼습니다. 15분 후 다시 시도해 주세요."
+INVALID_CREDENTIALS = "사용자 이름 또는 비밀번호가 올바르지 않습니다."
 
 
 def validate_password(password: str) -> None:
@@ -38,10 +34,7 @@ async def create_staff(session: AsyncSession, *, username: str, password: str, r
     validate_password(password)
     center_id = None
     if center_code:
-        center = await session.scalar(select(Center).where(Center.code == center_code))
-        if center is None:
-            raise NotFound(f"센터 코드 '{center_code}'를 찾을 수 없습니다.", code="unknown_center")
-        center_id = center.id
+        center_id = (await get_center_by_code(session, center_code)).id  # a code or a Korean name
     if role == "agent" and center_id is None:
         raise Unprocessable("상담원(agent)은 소속 센터가 필요합니다.", code="center_required")
     if await session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
@@ -57,31 +50,26 @@ async def set_password(session: AsyncSession, staff: Staff, password: str) -> No
     validate_password(password)
     staff.password_hash = hash_password(password)
     staff.password_changed_at = utcnow()
-    staff.failed_logins = 0
-    staff.locked_until = None
     await session.flush()
 
 
-async def authenticate(session: AsyncSession, *, username: str, password: str,
-                       now: datetime | None = None) -> Staff:
-    """The active staff member with these credentials; repeated failures lock the account for a while."""
+async def authenticate(session: AsyncSession, *, username: str, password: str, ip: str | None,
+                       user_agent: str = "", now: datetime | None = None) -> Staff:
+    """The active staff member with these credentials. Unknown names, inactive accounts and wrong passwords get
+    the same answer; too many failures from an address or for a name are throttled (``api.auth.throttle``,
+    ``LoginThrottled``, 429) before the password is looked at. Every attempt checked is recorded; flush only."""
     now = now or utcnow()
-    staff = await session.scalar(select(Staff).where(Staff.username == username.strip()))
-    if staff is None or not staff.is_active:
-        verify_password(password, None)
-        raise Unauthorized("사용자 이름 또는 비밀번호가 올바르지 않습니다.", code="invalid_credentials")
-    if staff.locked_until is not None and staff.locked_until > now:
-        raise LoginLocked()
-    if not verify_password(password, staff.password_hash):
-        staff.failed_logins += 1
-        if staff.failed_logins >= MAX_FAILED_LOGINS:
-            staff.locked_until = now + LOCKOUT
-            staff.failed_logins = 0
-        await session.flush()
-        raise Unauthorized("사용자 이름 또는 비밀번호가 올바르지 않습니다.", code="invalid_credentials")
-    staff.failed_logins = 0
-    staff.locked_until = None
-    await session.flush()
+    await throttle.check(session, username=username, ip=ip, now=now)
+    staff = await session.scalar(select(Staff).where(Staff.username == throttle.normalise_username(username)))
+    if staff is None:
+        verify_password(password, None)  # as slow as a real check
+        ok = False
+    else:
+        ok = verify_password(password, staff.password_hash) and staff.is_active
+    await throttle.record(session, username=username, ip=ip, user_agent=user_agent,
+                          staff_id=staff.id if staff is not None else None, success=ok, now=now)
+    if not ok:
+        raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     return staff
 
 

@@ -12,7 +12,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers.models import Center
-from api.centers.service import center_contact, route_or_raise
+from api.centers.contact import format_contact
+from api.centers.service import route_or_raise
 from api.chats.service import Recipient
 from api.companies.service import Place, link_chat, upsert_company
 from api.companies.validation import normalize_business_number, normalize_phone
@@ -48,7 +49,7 @@ def _acknowledgement(ticket: Ticket, center: Center, calendar: BusinessCalendar,
                      duplicate: bool = False) -> str:
     promise = None if ticket.first_responded_at is not None else describe_due(ticket.first_response_due, now, calendar)
     return owner_texts.acknowledgement(number=ticket.number, center_name=center.name, promise=promise,
-                                       hours=describe_hours(calendar), contact=center_contact(center),
+                                       hours=describe_hours(calendar), contact=format_contact(center) or None,
                                        duplicate=duplicate)
 
 

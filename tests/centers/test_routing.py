@@ -6,16 +6,16 @@ import dataclasses
 import json
 import re
 from importlib.resources import files
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.centers.data import CENTER_CODES, CENTERS, CENTERS_BY_CODE, CenterInfo, get_center
+from api.centers import evaluate
+from api.centers.data import (CENTER_CODES, CENTERS, CENTERS_BY_CODE, CONTACT_FIELDS, CenterInfo, code_for, get_center,
+                              valid_codes_text)
 from api.centers.routing import DAEJIN_SIGUNGU, Region, Resolution, Route, centers_for, resolve
 
-ROUTING_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "routing_dev.jsonl"
 REGIONS = json.loads((files("api.centers") / "regions.json").read_text(encoding="utf-8"))
 
 
@@ -58,11 +58,17 @@ def test_centre_names_and_hosts(code, name, host):
 
 def test_every_centre_is_complete():
     for center in CENTERS:
-        assert center.name.endswith(" 스마트제조혁신센터")
+        assert center.name == f"{center.region} 스마트제조혁신센터"
         assert "테크노파크" in center.host
-        assert center.business_hours == "평일 09:00~18:00"
-        assert center.phone is None or re.fullmatch(r"0\d{1,2}-\d{3,4}-\d{4}", center.phone), center.phone
+        assert center.phone is None or re.fullmatch(r"(0\d{1,2}-\d{3,4}-\d{4}|1\d{3}-\d{4})(~\d)?(, \d{4})?",
+                                                    center.phone), center.phone
+        assert center.website is None or center.website.startswith(("http://", "https://"))
         assert CENTERS_BY_CODE[center.code] is center
+        # Every contact that is filled says where it comes from (a link to a public page).
+        filled = {f for f in CONTACT_FIELDS if getattr(center, f)}
+        assert set(center.sources) == filled, center.code
+        assert all(re.match(r"https?://\S+\.\S+", center.sources[f]) for f in filled), center.code
+    assert sum(1 for c in CENTERS if c.phone) == 19
 
 
 def test_centre_records_are_frozen_and_unknown_codes_raise():
@@ -71,6 +77,21 @@ def test_centre_records_are_frozen_and_unknown_codes_raise():
     with pytest.raises(KeyError):
         get_center("mars")
     assert isinstance(CENTERS, tuple) and all(isinstance(c, CenterInfo) for c in CENTERS)
+
+
+@pytest.mark.parametrize("name, code", [
+    ("gyeonggi", "gyeonggi"), ("경기", "gyeonggi"), ("경기대진", "gyeonggi-daejin"), ("포항", "pohang"),
+    ("GYEONGGI-DAEJIN", "gyeonggi-daejin"), (" 포항 스마트제조혁신센터 ", "pohang"), ("경기대진 테크노파크", "gyeonggi-daejin"),
+    ("세종테크노파크", "sejong"), ("충북TP", "chungbuk"), ("경북센터", "gyeongbuk"), ("경기북부", None), ("mars", None), ("", None),
+])
+def test_centres_are_found_by_code_or_korean_name(name, code):
+    assert code_for(name) == code
+
+
+def test_valid_codes_text_names_every_centre():
+    text = valid_codes_text()
+    assert text.startswith("seoul(서울), busan(부산)") and "gyeonggi-daejin(경기대진)" in text and "pohang(포항)" in text
+    assert text.count("(") == 19
 
 
 # --- every centre gets addresses ---------------------------------------------------------------------
@@ -124,24 +145,6 @@ def test_the_address_table_above_covers_every_centre():
     rows = [p.values for m in marks if m.name == "parametrize" for p in m.args[1]]
     per_centre = {code: sum(1 for row in rows if row[1] == code) for code in CENTER_CODES}
     assert all(n >= 2 for n in per_centre.values()), per_centre
-
-
-# --- the shared development set -----------------------------------------------------------------------
-
-def _routing_dev() -> list:
-    if not ROUTING_DEV.exists():
-        return []
-    lines = [json.loads(line) for line in ROUTING_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [pytest.param(d["address"], d["center"], id=f"dev{i:02d}-{d['center']}") for i, d in enumerate(lines, 1)]
-
-
-def test_routing_dev_file_is_present():
-    assert len(_routing_dev()) == 20, f"expected 20 lines in {ROUTING_DEV}"
-
-
-@pytest.mark.parametrize("address, code", _routing_dev())
-def test_routing_dev(address, code):
-    assert routed(address).center_code == code
 
 
 # --- region naming convention -------------------------------------------------------------------------
@@ -485,3 +488,21 @@ def test_exactly_one_outcome_and_valid_centres(address):
     for route in routes:
         assert route.center_code in CENTERS_BY_CODE
         assert route.center_code in centers_for(route.region)
+
+
+# --- the evaluation command (labelled addresses, e.g. ../shared/eval/routing_dev.jsonl, given as arguments) ---
+
+def test_routing_evaluation_counts_right_wrong_ambiguous_and_unroutable(tmp_path, capsys):
+    labelled = tmp_path / "addresses.jsonl"
+    labelled.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in [
+        {"address": "경북 포항시 남구 오천읍", "center": "pohang"},
+        {"address": "경기 포천시", "center": "gyeonggi"},  # routes to gyeonggi-daejin: a wrong label
+        {"address": "고성군", "center": "gangwon"},
+        {"address": "ㅋㅋㅋ", "center": "seoul"},
+    ]) + "\n", encoding="utf-8")
+    assert evaluate.main([str(labelled)]) == 1
+    out = capsys.readouterr().out
+    assert f"| {labelled} | 4 | 1 | 1 | 1 | 1 |" in out
+    assert "wrong: '경기 포천시' -> gyeonggi-daejin (expected gyeonggi)" in out
+    labelled.write_text(json.dumps({"address": "서울 금천구 가산동", "center": "seoul"}) + "\n", encoding="utf-8")
+    assert evaluate.main([str(labelled)]) == 0

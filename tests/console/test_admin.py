@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 import httpx
 from sqlalchemy import select
 
+from api.centers import service as centers_service
 from api.centers.models import Center, CenterClosure
 from api.console.models import CannedResponse
 from api.staff.models import Staff
@@ -144,3 +145,39 @@ async def test_unknown_centre_is_a_404_page(admin_client):
     assert response.status_code == 404 and "센터를 찾을 수 없습니다" in text_of(response)
     response = await admin_client.get("/console/no-such-page")
     assert response.status_code == 404 and "페이지를 찾을 수 없습니다" in text_of(response)
+
+
+async def test_centre_contacts_are_edited_with_an_audit_event(admin_client, db, admin):
+    page = "/console/admin/centers/pohang"
+    html = text_of(await admin_client.get(page))
+    assert 'name="phone" value="054-223-2243"' in html and "전화 출처: <span class=\"wrap\">https://www.smart-factory.kr" in html
+    assert "포항 스마트제조혁신센터 연락처\n· 전화 054-223-2243\n· 누리집 http://www.ptp.or.kr/" in html
+    assert "아직 바뀐 적이 없습니다" in html
+
+    form = {"phone": " 054-223-2243 ", "address": "경상북도 포항시 남구  지곡로 394", "website": "www.ptp.or.kr",
+            "office_hours": "평일 09:00~18:00", "opens": "09:00", "closes": "18:00", "telegram_chat_id": ""}
+    response = await post_form(admin_client, page, page, form, follow_redirects=True)
+    html = text_of(response)
+    assert "센터 정보를 저장했습니다" in html
+    pohang = await _center(db, "pohang")
+    assert (pohang.phone, pohang.address, pohang.website, pohang.office_hours) == (
+        "054-223-2243", "경상북도 포항시 남구 지곡로 394", "https://www.ptp.or.kr", "평일 09:00~18:00")
+    (event,) = await centers_service.center_events(db, pohang.id)
+    assert event.actor_id == admin.id and event.actor_label == admin.display_name
+    assert event.detail == {"address": [None, "경상북도 포항시 남구 지곡로 394"],
+                            "website": ["http://www.ptp.or.kr/", "https://www.ptp.or.kr"],
+                            "office_hours": [None, "평일 09:00~18:00"]}
+    assert ('주소: <span class="wrap">(없음)</span> → <span class="wrap">경상북도 포항시 남구 지곡로 394</span>' in html
+            and "누리집 출처" not in html)  # an edited value shows no source
+
+    # Saving the same values again changes nothing and records nothing; clearing a field is recorded.
+    response = await post_form(admin_client, page, page, form, follow_redirects=True)
+    assert "바뀐 내용이 없습니다" in text_of(response)
+    response = await post_form(admin_client, page, page, {**form, "address": ""}, follow_redirects=True)
+    events = await centers_service.center_events(db, pohang.id)
+    assert len(events) == 2 and events[0].detail == {"address": ["경상북도 포항시 남구 지곡로 394", None]}
+    response = await post_form(admin_client, page, page, {**form, "office_hours": "가" * 101}, follow_redirects=True)
+    assert response.status_code == 422 and "운영 시간은(는) 100자 이내로" in text_of(response)
+
+    # The Korean name opens the same page.
+    assert (await admin_client.get("/console/admin/centers/포항")).status_code == 200

@@ -1,4 +1,5 @@
-"""Console sign-in: cookies, CSRF, lockout, and sessions that end with logout, password change, deactivation."""
+"""Console sign-in: cookies, CSRF, the sign-in throttle, failed attempts shown to staff, and sessions (and API
+tokens) that end with logout, password change, deactivation."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from api.auth import throttle
+from api.auth.models import LoginAttempt
 from api.console.models import ConsoleSession
 from api.console.router import AREAS
 from api.console.security import SESSION_COOKIE, sign
 from api.db import utcnow
 from api.staff.models import Staff
-from api.staff.service import MAX_FAILED_LOGINS, set_password
+from api.staff.service import set_password
 from tests.conftest import SECRET_KEY
 from tests.console.conftest import PASSWORD, csrf_from, login, post_form
 
@@ -68,18 +71,93 @@ async def test_wrong_password_shows_a_korean_message(client, agent):
     assert (await client.get("/console/queue")).status_code == 303
 
 
-async def test_repeated_failures_lock_the_account_and_the_count_is_kept(client, db, agent):
-    for _ in range(MAX_FAILED_LOGINS - 1):
-        await login(client, agent.username, "wrong-password")
-    await db.refresh(agent)
-    assert agent.failed_logins == MAX_FAILED_LOGINS - 1  # committed by the failing requests
-    await login(client, agent.username, "wrong-password")
-    await db.refresh(agent)
-    assert agent.locked_until is not None and agent.locked_until > utcnow()
-    response = await login(client, agent.username, PASSWORD)  # even the right password now
-    assert response.status_code == 401
-    assert "잠시 잠겼습니다" in response.text
-    assert (await client.get("/console/queue")).status_code == 303
+def browser(app, ip: str) -> httpx.AsyncClient:
+    """A client connecting from ``ip``."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://test")
+
+
+async def test_failures_are_throttled_not_locked_and_unknown_names_get_the_same_answers(app, client, db, agent):
+    async with browser(app, "203.0.113.9") as attacker:
+        for name in (agent.username, "no-such-user"):
+            answers = []
+            for _ in range(throttle.MAX_PER_USERNAME_AT_ADDRESS):
+                response = await login(attacker, name, "wrong-password")
+                answers.append((response.status_code, "사용자 이름 또는 비밀번호가 올바르지 않습니다" in response.text))
+            assert answers == [(401, True)] * throttle.MAX_PER_USERNAME_AT_ADDRESS, name
+            response = await login(attacker, name, PASSWORD)  # now even the right password waits
+            assert response.status_code == 429 and "로그인 시도가 너무 많습니다. 15분 후 다시 시도해 주세요" in response.text
+            assert 0 < int(response.headers["retry-after"]) <= 15 * 60
+    # The account is not locked: its owner, elsewhere, signs in.
+    response = await login(client, agent.username, PASSWORD)
+    assert response.status_code == 303
+    assert await db.scalar(select(func.count()).select_from(LoginAttempt)
+                           .where(LoginAttempt.ip == "203.0.113.9", LoginAttempt.success.is_(False))) == 10
+
+
+async def test_many_addresses_cannot_keep_the_real_person_out(app, client, db, agent, monkeypatch):
+    monkeypatch.setattr(throttle, "MAX_PER_USERNAME", 6)
+    assert (await login(client, agent.username, PASSWORD)).status_code == 303  # the usual place (127.0.0.1)
+    for n in range(3):  # a distributed guess, under each address's own limit
+        async with browser(app, f"198.51.100.{n + 1}") as guesser:
+            for _ in range(2):
+                assert (await login(guesser, agent.username, "wrong-password")).status_code == 401
+    async with browser(app, "192.0.2.77") as new_place:
+        response = await login(new_place, agent.username, PASSWORD)
+        assert response.status_code == 429  # the account is being guessed: new places wait
+    async with browser(app, "127.0.0.1") as usual:
+        assert (await login(usual, agent.username, PASSWORD)).status_code == 303  # known places never do
+
+
+async def test_the_throttle_window_passes(db, agent):
+    t0 = utcnow()
+    for i in range(throttle.MAX_PER_ADDRESS):
+        await throttle.record(db, username=f"user{i}", ip="203.0.113.50", user_agent="", staff_id=None, success=False,
+                              now=t0 + timedelta(seconds=i))
+    with pytest.raises(throttle.LoginThrottled) as err:
+        await throttle.check(db, username="anyone", ip="203.0.113.50", now=t0 + timedelta(seconds=30))
+    assert err.value.retry_after == int((throttle.WINDOW - timedelta(seconds=30)).total_seconds())
+    await throttle.check(db, username="anyone", ip="203.0.113.50", now=t0 + throttle.WINDOW + timedelta(seconds=1))
+    await throttle.check(db, username="anyone", ip="203.0.113.51", now=t0 + timedelta(seconds=30))
+
+
+async def test_staff_see_their_failed_attempts(app, client, db, agent):
+    async with browser(app, "203.0.113.20") as other:
+        for _ in range(2):
+            await login(other, agent.username, "wrong-password", )
+    response = await login(client, agent.username, PASSWORD)
+    page = await client.get(response.headers["location"])
+    assert "지난 로그인 이후 이 계정에 로그인 실패가 2번 있었습니다" in page.text and "203.0.113.20" in page.text
+    account = await client.get("/console/account")
+    assert account.text.count("203.0.113.20") == 2 and "최근 로그인 실패 (30일)" in account.text
+    # Signed in again: the failures before the previous sign-in are no news.
+    await post_form(client, "/console/queue", "/console/logout")
+    response = await login(client, agent.username, PASSWORD)
+    assert "로그인 실패" not in (await client.get(response.headers["location"])).text
+
+
+async def test_logout_revokes_the_api_tokens_issued_before_it(client, db, agent):
+    issued = await client.post("/api/v1/auth/token", data={"username": agent.username, "password": PASSWORD})
+    token = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=token)).status_code == 200
+    await login(client, agent.username)
+    await post_form(client, "/console/queue", "/console/logout")
+    refused = await client.get("/api/v1/auth/me", headers=token)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    again = await client.post("/api/v1/auth/token", data={"username": agent.username, "password": PASSWORD})
+    assert (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {again.json()['access_token']}"})
+            ).status_code == 200
+
+
+async def test_the_api_token_endpoint_is_throttled_with_the_same_answers(app, agent):
+    async with browser(app, "203.0.113.30") as c:
+        bodies = set()
+        for name in (agent.username, "nobody-here"):
+            for _ in range(throttle.MAX_PER_USERNAME_AT_ADDRESS):
+                r = await c.post("/api/v1/auth/token", data={"username": name, "password": "wrong-password"})
+                bodies.add((r.status_code, r.text))
+            r = await c.post("/api/v1/auth/token", data={"username": name, "password": PASSWORD})
+            assert r.status_code == 429 and r.json()["error"] == "login_throttled" and r.headers["retry-after"]
+        assert len(bodies) == 1  # one answer, whether or not the name exists
 
 
 async def test_logout_ends_the_session_for_good(client, db, agent):

@@ -125,3 +125,32 @@ async def test_dashboard_page(admin_client, db):
     assert '<svg class="chart"' in html and 'class="badge overdue">1<' in html
     assert (await admin_client.get("/console/dashboard?days=90")).status_code == 200
     assert (await admin_client.get("/console/dashboard?days=abc")).status_code == 400
+
+
+async def test_a_reply_outside_business_hours_is_labelled_so(admin_client, db):
+    seoul = await center_id(db, "seoul")
+    # Asked on the last Saturday and answered on the Sunday after it: no business time passed ("0분").
+    today = utcnow().astimezone(KST).date()
+    sunday = today - timedelta(days=(today.weekday() - 6) % 7 or 7)
+    saturday = sunday - timedelta(days=1)
+    await add_ticket(db, seoul, created=kst(saturday.year, saturday.month, saturday.day, 10),
+                     first_due=kst(sunday.year, sunday.month, sunday.day, 23),
+                     responded=kst(sunday.year, sunday.month, sunday.day, 11))
+    page = " ".join(text_of(await admin_client.get("/console/dashboard")).split())
+    assert "열린 문의" in page and "티켓" not in page
+    assert "첫 응답까지 걸린 업무 시간 (중앙값)" in page and "첫 응답 기한 준수율 (업무 시간 기준)" in page
+    assert "업무 시간 밖에 보낸 답은 0분으로 셉니다" in page
+    assert "업무 시간 외 응답 1건 포함" in page and "업무 시간 0분 <span class=\"badge muted\">업무 시간 외 응답 1건</span>" in page
+
+
+async def test_outside_hours_replies_are_counted(db):
+    seoul = await center_id(db, "seoul")
+    # Friday 17:50 → Sunday 11:00: counted as 10 business minutes, sent outside business hours.
+    await add_ticket(db, seoul, created=kst(2026, 11, 20, 17, 50), first_due=kst(2026, 11, 23, 13, 50),
+                     responded=kst(2026, 11, 22, 11))
+    # Monday 10:00 → 10:30: inside business hours.
+    await add_ticket(db, seoul, created=kst(2026, 11, 23, 10), first_due=kst(2026, 11, 23, 14),
+                     responded=kst(2026, 11, 23, 10, 30))
+    rows, totals = await stats.center_stats(db, since=kst(2026, 11, 1), now=kst(2026, 11, 23, 16))
+    s = next(r for r in rows if r.code == "seoul")
+    assert (s.responded, s.outside_hours, totals.outside_hours) == (2, 1, 1)

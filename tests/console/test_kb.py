@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import shutil
+
 from sqlalchemy import select
 
 from api.console.models import FaqCandidate
 from api.kb import entries as kb_entries
 from api.kb import synonyms as kb_synonyms
 from api.kb.models import AskLog, KbEntry, KbRevision
+from api.kb.sync import export_entries, import_knowledge
 from api.tickets.models import TicketMessage
+from knowledge.loader import DEFAULT_ENTRIES_DIR, DEFAULT_SYNONYMS_FILE, load_entries
 from tests.console.conftest import SOURCE, make_entry, make_ticket, post_form, text_of
 
 ENTRY = "/console/kb/entries/ratio-government"
@@ -20,6 +25,7 @@ def form_of(detail) -> dict:
             "keywords": ", ".join(rev.keywords), "answer": rev.answer, "source_title": rev.source_title,
             "source_url": rev.source_url, "year": str(rev.year or ""),
             "valid_from": rev.valid_from.isoformat() if rev.valid_from else "", "valid_to": "",
+            "reviewed_on": rev.reviewed_on.isoformat() if rev.reviewed_on else "", "history_of": rev.history_of or "",
             "base_revision": str(rev.number)}
 
 
@@ -155,18 +161,30 @@ async def _escalated(db, text: str, candidates: list[dict]) -> int:
 async def test_unanswered_groups_become_paraphrases(admin_client, db):
     await make_entry(db)
     candidate = [{"entry_id": "ratio-government", "topic": "support-ratio", "title": "정부지원 비율은 얼마인가요?",
-                  "score": 0.3}]
+                  "score": 0.7}]
     ids = [await _escalated(db, "나라에서 돈 얼마나 대줘요", candidate),
            await _escalated(db, "나라에서 돈 얼마나 대 줘요?", candidate),
-           await _escalated(db, "용접 로봇 렌탈도 되나요", [])]
+           await _escalated(db, "용접 로봇 렌탈도 되나요", [{**candidate[0], "score": 0.04}])]
     await db.commit()
     page = await admin_client.get("/console/unanswered")
     html = text_of(page)
     assert page.status_code == 200 and "나라에서 돈 얼마나 대줘요" in html and "2회" in html
-    assert "용접 로봇 렌탈도 되나요" in html and "추천" in html
+    flat = " ".join(html.split())
+    assert "추천: <strong>정부지원 비율은 얼마인가요?</strong> 항목의 질문 표현으로 추가" in flat
+    assert '<span class="badge ok">점수 0.70</span>' in html
+    # A weak candidate is no support: that group suggests a new entry.
+    assert "용접 로봇 렌탈도 되나요" in html and "<strong>새 항목</strong>" in html
+
+    # Step 1, the preview: what the new revision holds and how the bot would answer; nothing is saved.
+    form = {"entry_id": "ratio-government", "ask_log_ids": f"{ids[0]},{ids[1]}"}
+    response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/paraphrases/preview", form)
+    preview = text_of(response)
+    assert response.status_code == 200 and "2판에 질문 표현 1개를 더합니다" in preview
+    assert "건너뜀" in preview and "이 항목으로 답합니다" in preview and 'name="base_revision" value="1"' in preview
+    assert [r.number for r in await revisions(db, "ratio-government")] == [1]
+    # Step 2: one revision.
     response = await post_form(admin_client, "/console/unanswered", "/console/unanswered/paraphrases",
-                               {"entry_id": "ratio-government", "ask_log_ids": f"{ids[0]},{ids[1]}", "publish": "1"},
-                               follow_redirects=True)
+                               {**form, "base_revision": "1", "publish": "1"}, follow_redirects=True)
     # The two spellings are one question to the KB (spacing and punctuation aside): one added, one skipped.
     assert "질문 표현 1개를 더했습니다 (2판, 게시함). 이미 있는 표현 1개는 건너뛰었습니다" in text_of(response)
     latest = (await revisions(db, "ratio-government"))[-1]
@@ -272,3 +290,75 @@ async def test_the_editor_validates_review_dates_and_history_links(admin_client,
     assert "새 항목을 만들고 게시했습니다" in response.text and "2023년 이력 항목" in text_of(response)
     rev = (await kb_entries.get_entry(db, entry_id="ratio-government-2023")).latest
     assert (rev.history_of, rev.reviewed_on.isoformat()) == ("ratio-government", "2026-12-01")
+
+
+# --- saves are stored like imports; exports are reviewable diffs ------------------------------------------------
+
+def _multi_line_entry() -> str:
+    """An entry of knowledge/entries with a multi-line answer (the case browsers turn into \r\n)."""
+    return next(e for e in load_entries(DEFAULT_ENTRIES_DIR) if "\n" in e.answer).id
+
+
+def _browser_form(detail) -> dict:
+    """What a browser posts for an entry opened and saved unchanged: textareas come back with \r\n."""
+    form = form_of(detail)
+    form["paraphrases"] = form["paraphrases"].replace("\n", "\r\n") + "\r\n"
+    form["answer"] = form["answer"].replace("\n", "\r\n")
+    return form
+
+
+async def test_saving_unchanged_fields_from_a_browser_changes_nothing(admin_client, db):
+    await import_knowledge(db, entries_dir=DEFAULT_ENTRIES_DIR)
+    entry_id = _multi_line_entry()
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
+    url = f"/console/kb/entries/{entry_id}"
+    response = await post_form(admin_client, url, url, _browser_form(detail), follow_redirects=True)
+    assert "바뀐 내용이 없어 새 판을 만들지 않았습니다" in text_of(response)
+    assert [r.number for r in await revisions(db, entry_id)] == [1]
+
+
+async def test_a_one_paraphrase_console_edit_exports_as_a_one_line_diff(admin_client, db, tmp_path):
+    entries_dir = tmp_path / "entries"
+    shutil.copytree(DEFAULT_ENTRIES_DIR, entries_dir)
+    shutil.copy(DEFAULT_SYNONYMS_FILE, tmp_path / "synonyms.yaml")
+    await import_knowledge(db, entries_dir=entries_dir)
+    before = {p.name: p.read_text(encoding="utf-8") for p in entries_dir.iterdir()}
+    report = await export_entries(db, entries_dir=entries_dir, synonyms_file=tmp_path / "synonyms.yaml")
+    assert report.written == [] and not report.synonyms_written  # export after import: byte-identical
+
+    entry_id = _multi_line_entry()
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
+    file_name = f"{detail.entry.topic}.yaml"
+    form = _browser_form(detail)
+    form.update(paraphrases=form["paraphrases"] + "구축기간은 몇개월?\r\n", publish="1")
+    url = f"/console/kb/entries/{entry_id}"
+    response = await post_form(admin_client, url, url, form, follow_redirects=True)
+    assert "2판을 저장했습니다" in text_of(response)
+    diff_page = text_of(await admin_client.get(f"{url}/diff", params={"to": 2}))
+    assert "바뀐 항목: <span class=\"chip\">질문 표현</span> </p>" in diff_page  # nothing else changed
+    assert "+" not in "".join(line for line in diff_page.splitlines() if "class=\"del\"" in line)
+
+    report = await export_entries(db, entries_dir=entries_dir, synonyms_file=tmp_path / "synonyms.yaml")
+    assert [p.name for p in report.written] == [file_name]
+    after = (entries_dir / file_name).read_text(encoding="utf-8")
+    changes = [line for line in difflib.unified_diff(before[file_name].splitlines(),
+                                                     after.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert changes == ["+      - 구축기간은 몇개월?"]
+
+
+async def test_the_diff_page_speaks_korean(admin_client, db, admin):
+    await import_knowledge(db, entries_dir=DEFAULT_ENTRIES_DIR)
+    entry_id = _multi_line_entry()
+    detail = await kb_entries.get_entry(db, entry_id=entry_id)
+    await kb_entries.save_revision(db, entry_id=entry_id, author=admin, publish=False,
+                                   keywords=[*detail.latest.keywords, "점검 순서"], answer=detail.latest.answer + "\n끝.")
+    url = f"/console/kb/entries/{entry_id}"
+    page = text_of(await admin_client.get(f"{url}/diff", params={"to": 2}))
+    assert "키워드:" in page and "답변:" in page and "질문 표현:" in page
+    assert "keywords:" not in page and "answer:" not in page and "paraphrases:" not in page
+    assert admin.display_name in page
+    history = text_of(await admin_client.get(url))
+    assert "파일 가져오기" in history and "· import ·" not in history
+    first = text_of(await admin_client.get(f"{url}/diff", params={"to": 2, "from": 1}))
+    assert admin.display_name in first

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import jwt
 import pytest
 
@@ -30,14 +31,18 @@ async def test_wrong_credentials_are_401_in_korean(client, make_staff, username,
     assert "비밀번호" in r.json()["detail"]
 
 
-async def test_repeated_failures_lock_the_account(client, make_staff):
+async def test_repeated_failures_are_throttled_not_locked(app, client, make_staff):
     await make_staff("agent", "busan", username="kim", password="correct-horse")
     for _ in range(5):
         r = await client.post("/api/v1/auth/token", data={"username": "kim", "password": "nope-nope"})
-        assert r.status_code == 401
+        assert r.status_code == 401 and r.json()["error"] == "invalid_credentials"
     r = await client.post("/api/v1/auth/token", data={"username": "kim", "password": "correct-horse"})
-    assert r.status_code == 401
-    assert r.json()["error"] == "locked"
+    assert r.status_code == 429 and r.json()["error"] == "login_throttled" and int(r.headers["retry-after"]) > 0
+    # Only this address waits: from elsewhere the right password still works.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("192.0.2.10", 5000)),
+                                 base_url="http://test") as elsewhere:
+        r = await elsewhere.post("/api/v1/auth/token", data={"username": "kim", "password": "correct-horse"})
+        assert r.status_code == 200
 
 
 async def test_missing_form_fields_are_422(client):

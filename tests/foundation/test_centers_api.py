@@ -1,11 +1,13 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from click.testing import CliRunner
 
-ROUTING_DEV = Path(__file__).resolve().parents[3] / "shared" / "eval" / "routing_dev.jsonl"
+from api.centers import service
+from api.cli import main
+from api.config import get_settings
+from api.errors import NotFound
+from api.staff.service import create_staff
 
 
 async def test_lists_the_nineteen_centres(client):
@@ -35,14 +37,6 @@ async def test_resolve_names_the_centre(client, address, code, sido):
     assert body["candidates"] == []
 
 
-@pytest.mark.skipif(not ROUTING_DEV.exists(), reason="shared/eval is not next to the project")
-async def test_resolve_routing_dev_set(client):
-    for line in ROUTING_DEV.read_text(encoding="utf-8").splitlines():
-        item = json.loads(line)
-        r = await client.get("/api/v1/centers/resolve", params={"address": item["address"]})
-        assert r.status_code == 200 and r.json()["center"]["code"] == item["center"], item
-
-
 @pytest.mark.parametrize("address,expected", [
     ("고성", {"gangwon", "gyeongnam"}),
     ("광주", {"gwangju", "gyeonggi"}),
@@ -67,3 +61,42 @@ async def test_missing_or_oversized_address_is_422(client):
     assert (await client.get("/api/v1/centers/resolve")).status_code == 422
     assert (await client.get("/api/v1/centers/resolve", params={"address": " "})).status_code == 422
     assert (await client.get("/api/v1/centers/resolve", params={"address": "가" * 400})).status_code == 422
+
+
+async def test_centres_carry_their_known_contacts(client):
+    centres = {c["code"]: c for c in (await client.get("/api/v1/centers")).json()}
+    pohang = centres["pohang"]
+    assert pohang["phone"] == "054-223-2243" and pohang["website"] == "http://www.ptp.or.kr/"
+    assert pohang["address"] is None and pohang["office_hours"] is None
+    assert pohang["contact"] == "포항 스마트제조혁신센터 연락처\n· 전화 054-223-2243\n· 누리집 http://www.ptp.or.kr/"
+    r = await client.get("/api/v1/centers/resolve", params={"address": "경북 포항시 남구 오천읍"})
+    assert r.json()["center"]["contact"] == pohang["contact"]
+
+
+async def test_staff_are_created_with_a_korean_centre_name_and_unknown_names_list_the_codes(db):
+    for name, code in (("경기", "gyeonggi"), ("경기대진", "gyeonggi-daejin"), ("포항", "pohang")):
+        staff = await create_staff(db, username=f"agent-{code}", password="password-123", role="agent",
+                                   center_code=name)
+        assert (await service.get_center_by_code(db, code)).id == staff.center_id
+    with pytest.raises(NotFound) as err:
+        await create_staff(db, username="agent-x", password="password-123", role="agent", center_code="경기남부")
+    assert err.value.code == "unknown_center"
+    assert err.value.detail.startswith("'경기남부' 센터를 찾을 수 없습니다. 센터 코드나 지역 이름으로 입력해 주세요: seoul(서울), ")
+    assert "gyeonggi-daejin(경기대진)" in err.value.detail
+
+
+def test_cli_staff_add_accepts_a_korean_centre_name(fresh_database_url, monkeypatch):
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", fresh_database_url)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        ok = runner.invoke(main, ["staff", "add", "--username", "kim", "--password", "password-123", "--role", "agent",
+                                  "--center", "경기"])
+        assert ok.exit_code == 0, ok.output
+        assert "created agent 'kim' (gyeonggi, 경기 스마트제조혁신센터)" in ok.output
+        bad = runner.invoke(main, ["staff", "add", "--username", "lee", "--password", "password-123", "--role",
+                                   "agent", "--center", "경기도"])
+        assert bad.exit_code == 1
+        assert "'경기도' 센터를 찾을 수 없습니다" in bad.output and "gyeonggi(경기)" in bad.output
+    finally:
+        get_settings.cache_clear()

@@ -82,8 +82,8 @@ def test_only_the_data_of_an_anonymised_tickets_events_can_be_redacted(fresh_dat
     _anonymise(engine, old)
     with engine.begin() as conn:  # someone to pin an event on
         conn.execute(sa.text(
-            "INSERT INTO staff (username, display_name, password_hash, role, is_active, failed_logins, "
-            "password_changed_at, created_at) VALUES ('mallory', 'x', 'x', 'admin', true, 0, CURRENT_TIMESTAMP, "
+            "INSERT INTO staff (username, display_name, password_hash, role, is_active, "
+            "password_changed_at, created_at) VALUES ('mallory', 'x', 'x', 'admin', true, CURRENT_TIMESTAMP, "
             "CURRENT_TIMESTAMP)"))
 
     _refused(engine, REDACT, {"d": "{}", "t": live})

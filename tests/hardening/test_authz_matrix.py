@@ -228,6 +228,11 @@ async def _add_paraphrases(w: World, role: str) -> Call:
                 json={"entry_id": await w.entry(), "ask_log_ids": [await w.ask_log()], "publish": False})
 
 
+async def _preview_paraphrases(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/admin/kb/unanswered/add-paraphrases/preview",
+                json={"entry_id": await w.entry(), "ask_log_ids": [await w.ask_log()]})
+
+
 async def _draft(w: World, role: str) -> Call:
     return Call("POST", "/api/v1/admin/kb/unanswered/draft", json={"ask_log_ids": [await w.ask_log()]})
 
@@ -308,6 +313,7 @@ MATRIX: dict[str, Rule] = {
     "DELETE /api/v1/admin/kb/synonyms/{synonym_id}": Rule(ADMIN, _remove_synonym, 204),
     "GET /api/v1/admin/kb/unanswered": Rule(ADMIN, get("/api/v1/admin/kb/unanswered")),
     "POST /api/v1/admin/kb/unanswered/add-paraphrases": Rule(ADMIN, _add_paraphrases),
+    "POST /api/v1/admin/kb/unanswered/add-paraphrases/preview": Rule(ADMIN, _preview_paraphrases),
     "POST /api/v1/admin/kb/unanswered/draft": Rule(ADMIN, _draft),
     "POST /api/v1/admin/kb/unanswered/dismiss": Rule(ADMIN, _dismiss, 204),
     # the channel adapters' plumbing: the service token only

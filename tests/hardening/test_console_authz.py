@@ -233,6 +233,11 @@ async def _add_paraphrases(w: World, role: str) -> Call:
                                                             "ask_log_ids": str(await w.ask_log())})
 
 
+async def _preview_paraphrases(w: World, role: str) -> Call:
+    return Call("POST", "/console/unanswered/paraphrases/preview", {"entry_id": await w.entry(),
+                                                                    "ask_log_ids": str(await w.ask_log())})
+
+
 async def _dismiss(w: World, role: str) -> Call:
     return Call("POST", "/console/unanswered/dismiss", {"ask_log_ids": str(await w.ask_log())})
 
@@ -345,6 +350,7 @@ MATRIX: dict[str, Rule] = {
     "POST /console/kb/synonyms/{synonym_id}/delete": Rule(ADMIN, _synonym_delete),
     "GET /console/unanswered": Rule(ADMIN, page("/console/unanswered")),
     "POST /console/unanswered/paraphrases": Rule(ADMIN, _add_paraphrases),
+    "POST /console/unanswered/paraphrases/preview": Rule(ADMIN, _preview_paraphrases, 200),
     "POST /console/unanswered/dismiss": Rule(ADMIN, _dismiss),
     "POST /console/unanswered/candidates/{candidate_id}/paraphrase": Rule(ADMIN, _candidate_paraphrase),
     "POST /console/unanswered/candidates/{candidate_id}/dismiss": Rule(ADMIN, _candidate_dismiss),

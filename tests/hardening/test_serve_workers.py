@@ -1,6 +1,6 @@
 """``hotline serve`` as deployed, in a real process: one process, or (``--workers 2``) a parent that loaded Kiwi
-and two workers forked from it that share its pages. Both answer ``/ask`` with the knowledge base, write the
-masked access log, and stop cleanly on SIGTERM."""
+and two workers forked from it that share its pages. Both answer ``/ask`` with the knowledge base, without a
+server banner and with the security headers, write the masked access log, and stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -84,7 +84,13 @@ async def test_serve_answers_from_every_worker_and_workers_share_the_model(fresh
                                       headers=service)
                 assert r.status_code == 200, r.text[:300]
                 assert r.json()["outcome"] == "answered"
-                assert (await client.get("/healthz", params={"token": "do-not-log-this-value-123"})).status_code == 200
+                health = await client.get("/healthz", params={"token": "do-not-log-this-value-123"})
+                assert health.status_code == 200
+                # No server banner (uvicorn alone, or in gunicorn's workers); the security headers are there.
+                for response in (r, health):
+                    assert "server" not in response.headers, response.headers
+                    assert response.headers["x-frame-options"] == "DENY"
+                    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
         async def logged():
             text = log_path.read_text(errors="replace")

@@ -7,8 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 
 from api.db import utcnow
+from api.kb import entries as kb_entries
 from api.kb import unanswered as kb_unanswered
 from api.kb.models import AskLog
+from api.tickets import owner_actions as tickets
 from tests.kb.helpers import SOURCE
 
 NEW = {"id": "limits-basic", "topic": "support-limits", "title": "지원 한도는 얼마인가요?",
@@ -112,9 +114,11 @@ async def test_synonyms_over_http(client, imported, admin):
 
 
 async def _log(db, text, *, outcome="escalate", kind="question", feedback=None, candidates=(), entry_id=None,
-               days_ago=0):
+               days_ago=0, score=0.8):
+    """An ask log; ``candidates``: entry ids, or (entry id, score) pairs (a bare id scores ``score``)."""
+    pairs = [c if isinstance(c, tuple) else (c, score) for c in candidates]
     row = AskLog(text=text, outcome=outcome, kind=kind, feedback=feedback, entry_id=entry_id,
-                 candidates=[{"entry_id": c, "topic": "t", "title": c, "score": 0.3} for c in candidates],
+                 candidates=[{"entry_id": c, "topic": "t", "title": c, "score": s} for c, s in pairs],
                  created_at=utcnow() - dt.timedelta(days=days_ago))
     db.add(row)
     await db.flush()
@@ -143,12 +147,19 @@ async def test_unanswered_report_groups_similar_questions(client, db, imported, 
     assert sorted(second["ask_log_ids"]) == sorted([down, down2])
     assert (second["thumbs_down"], second["escalated"]) == (1, 1)
     assert second["suggested_entry_id"] == "share-company"  # not the entry the owner marked 👎
+    assert second["suggestion_score"] == 0.8
     assert [a["action"] for a in second["actions"]] == ["add_paraphrases", "new_entry"]
     assert second["actions"][0]["entry_id"] == "share-company" and "기업 자부담" in second["actions"][0]["label"]
+    assert "(점수 0.80)" in second["actions"][0]["label"]
 
-    # Action 1: the questions become paraphrases of the entry (new published revision), and leave the report.
+    # Action 1, previewed: nothing saved; then one new published revision, and the questions leave the report.
+    body = {"entry_id": "share-company", "ask_log_ids": second["ask_log_ids"]}
+    p = (await client.post("/api/v1/admin/kb/unanswered/add-paraphrases/preview", headers=headers, json=body)).json()
+    assert p["latest_revision"] == 1 and set(p["added"]) == {"자부담을 장비로 내도 되나요", "자부담 장비로 내도 돼요?"}
+    assert {(q["outcome"], q["answered_by"]) for q in p["questions"]} == {("answered", "share-company")}
+    assert len((await kb_entries.get_entry(db, entry_id="share-company")).revisions) == 1
     r = await client.post("/api/v1/admin/kb/unanswered/add-paraphrases", headers=headers,
-                          json={"entry_id": "share-company", "ask_log_ids": second["ask_log_ids"]})
+                          json={**body, "base_revision": p["latest_revision"]})
     assert r.status_code == 200, r.text
     assert r.json()["revision"] == 2
     assert set(r.json()["added"]) == {"자부담을 장비로 내도 되나요", "자부담 장비로 내도 돼요?"}
@@ -165,6 +176,34 @@ async def test_unanswered_report_groups_similar_questions(client, db, imported, 
     assert (await client.get("/api/v1/admin/kb/unanswered", headers=headers)).json() == []
     reviewed = (await db.execute(select(AskLog.reviewed).where(AskLog.id.in_(labour)))).scalars().all()
     assert reviewed == [True] * 4
+
+
+async def test_every_unanswered_kind_is_reported_and_suggestions_need_support(client, db, imported, admin):
+    staff, headers = admin
+    clarify = await _log(db, "스마트공장 하면 세금 혜택 있어요", outcome="clarify",
+                         candidates=[("ratio-government", 0.36), ("share-company", 0.31)])
+    clarify_to_staff = await _log(db, "스마트공장하면 세금혜택 있나요", outcome="clarify",
+                                  candidates=[("ratio-government", 0.30)])
+    answered_to_staff = await _log(db, "신청은 어디서 해요 담당자랑 통화하고 싶어요", outcome="answered",
+                                   entry_id="apply-online", candidates=[("apply-online", 0.9)])
+    await _log(db, "신청 어디서 해요", outcome="answered", entry_id="apply-online")  # answered: not reported
+    for chat_id, log_id in ((7101, clarify_to_staff), (7102, answered_to_staff)):  # the owner asked for a person
+        await tickets.create_ticket(db, chat_id=chat_id, text="담당자와 상담하고 싶어요",
+                                    address="서울특별시 금천구 가산디지털1로 100", ask_log_id=log_id)
+    down = await _log(db, "구축기간은 몇개월?", outcome="answered", feedback="down", entry_id="ratio-government",
+                      candidates=[("ratio-government", 0.97), ("share-company", 0.04)])
+
+    groups = {tuple(g["ask_log_ids"]): g for g in
+              (await client.get("/api/v1/admin/kb/unanswered", headers=headers)).json()}
+    tax = groups[tuple(sorted([clarify, clarify_to_staff]))]
+    assert (tax["count"], tax["clarified"], tax["to_staff"], tax["escalated"]) == (2, 2, 1, 0)
+    # The candidates were weak (0.36 and 0.30 for the best, 0.33 on average): no entry is suggested.
+    assert tax["suggested_entry_id"] is None and tax["suggestion_score"] is None
+    assert [a["action"] for a in tax["actions"]] == ["new_entry"]
+    assert groups[(answered_to_staff,)]["to_staff"] == 1
+    assert groups[(answered_to_staff,)]["suggested_entry_id"] == "apply-online"
+    # 👎 on the only strong candidate: the weak runner-up is not offered instead.
+    assert groups[(down,)]["thumbs_down"] == 1 and groups[(down,)]["suggested_entry_id"] is None
 
 
 async def test_paraphrases_already_elsewhere_are_skipped(db, imported, admin):

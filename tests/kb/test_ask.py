@@ -9,6 +9,8 @@ from api.kb.cache import MatcherCache
 from api.kb.models import AskLog
 from api.ratelimits import RateLimits
 from api.kb import entries as kb_entries
+from api.kb.sync import import_knowledge
+from knowledge.loader import DEFAULT_ENTRIES_DIR
 from knowledge.years import History
 
 
@@ -221,3 +223,29 @@ async def test_a_retried_question_with_the_same_idempotency_key_is_logged_once(c
     too_long = await client.post("/api/v1/ask", json={"text": "국비", "chat_id": 77},
                                  headers={**service_headers, "Idempotency-Key": "k" * 101})
     assert too_long.status_code == 422
+
+
+async def test_answers_about_centres_say_which_centre_and_how_to_reach_it(client, db):
+    await import_knowledge(db, entries_dir=DEFAULT_ENTRIES_DIR)
+    await db.commit()
+    body = (await ask(client, "포항에 공장있는데 어느센터로 가요")).json()
+    assert body["outcome"] == "answered" and body["answer"]["topic"] == "regional-centers"
+    text = body["answer"]["text"]
+    assert text.endswith("\n\n경상북도 포항시 공장은 포항 스마트제조혁신센터 담당입니다.\n· 전화 054-223-2243\n"
+                         "· 누리집 http://www.ptp.or.kr/")
+    entry = await kb_entries.get_public_entry(db, entry_id=body["answer"]["entry_id"])
+    assert text.startswith(entry.answer)  # the entry itself is unchanged
+
+    # A question naming two regions gets both centres; one naming none gets the entry as it is.
+    text = (await ask(client, "본사는 서울이고 공장은 충북인데 어느 센터로 가요")).json()["answer"]["text"]
+    assert "공장이 있는 곳에 따라 담당 센터가 달라요.\n서울특별시: 서울 스마트제조혁신센터\n· 전화 02-944-6032" in text
+    assert "충청북도: 충북 스마트제조혁신센터\n· 전화 043-270-2831" in text
+    body = (await ask(client, "센터 연락처 알려줘")).json()
+    entry = await kb_entries.get_public_entry(db, entry_id=body["answer"]["entry_id"])
+    assert body["answer"]["text"] == entry.answer
+
+    # Other topics never get a centre, even when the question names a place.
+    body = (await ask(client, "포항 공장인데 정부지원 비율은 얼마인가요?")).json()
+    assert (body["outcome"], body["answer"]["topic"]) == ("answered", "support-ratio")
+    entry = await kb_entries.get_public_entry(db, entry_id=body["answer"]["entry_id"])
+    assert body["answer"]["text"] == entry.answer

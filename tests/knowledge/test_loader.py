@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import shutil
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from knowledge.loader import (MAX_ANSWER_CHARS, Entry, KnowledgeError, check, default_topics_file,
-                              dump_entries, load_entries, load_synonyms, load_topics)
+from knowledge.loader import (MAX_ANSWER_CHARS, Entry, KnowledgeError, canonical, check, default_topics_file,
+                              dump_entries, load_entries, load_synonyms, load_topics, write_synonyms_file,
+                              write_topic_file)
 
 TOPICS = """\
 topics:
@@ -134,8 +138,10 @@ def test_round_trip_load_dump_load(kb, tmp_path):
     dump_entries(second, out)
     assert {p.name: p.read_text(encoding="utf-8") for p in written} == before
     text = before["support-ratio.yaml"]
-    assert text.startswith("topic: support-ratio\nentries:\n- id: support-ratio-government\n")
-    assert "answer: |-\n" in text  # multi-line answers stay literal blocks
+    # The layout of the hand-written files: list items indented under their key, literal answers, blank lines.
+    assert text.startswith("topic: support-ratio\nentries:\n  - id: support-ratio-government\n"
+                           "    title: 정부지원 비율은 얼마인가요?\n    paraphrases:\n      - ")
+    assert "    answer: |\n      " in text  # multi-line answers stay literal blocks
     assert "keywords: [지원비율, 50%, '2025']" in text
     assert "valid_to: null" in text
 
@@ -343,3 +349,133 @@ def test_history_and_review_fields_survive_a_round_trip(tmp_path):
     assert load_entries(out) == [current, old]
     text = (out / "support-ratio.yaml").read_text(encoding="utf-8")
     assert "history_of: support-ratio-x\n" in text and "reviewed_on: 2025-05-30" in text
+
+
+# --- the stored form and round-trip writing -------------------------------------------------------------------
+
+def test_canonical_form_is_what_import_and_console_store():
+    e = Entry(id="x", topic="t", title="  정부지원  비율은? ", paraphrases=(" 국비 비율\r\n", "국비  비율", "", "정부지원 비율은?",
+                                                                      "e\u0301"),
+              keywords=("국비", "국비 "), answer="첫 줄  \r\n둘째 줄\r\n\r\n  - 목록 \r\n", source_title=" 출처 ",
+              source_url="https://example.go.kr ")
+    c = canonical(e)
+    assert c.title == "정부지원 비율은?"
+    assert c.paraphrases == ("국비 비율", "\u00e9")  # repeated, empty and title-equal items dropped, NFC
+    assert c.keywords == ("국비",)
+    assert c.answer == "첫 줄\n둘째 줄\n\n  - 목록"  # \n endings, no trailing spaces, indentation inside kept
+    assert (c.source_title, c.source_url) == ("출처", "https://example.go.kr")
+    assert canonical(c) == c
+
+
+def _copy_real_kb(tmp_path: Path) -> Path:
+    root = Path(__file__).resolve().parents[2] / "knowledge"
+    shutil.copytree(root / "entries", tmp_path / "entries")
+    shutil.copy(root / "synonyms.yaml", tmp_path / "synonyms.yaml")
+    return tmp_path / "entries"
+
+
+def test_writing_the_real_knowledge_base_back_changes_no_byte(tmp_path):
+    entries_dir = _copy_real_kb(tmp_path)
+    before = {p.name: p.read_bytes() for p in entries_dir.iterdir()}
+    entries = load_entries(entries_dir)
+    assert entries and all(canonical(e) == e for e in entries)  # the files are in the stored form
+    for topic in {e.topic for e in entries}:  # every file goes through the merge, changed or not
+        assert not write_topic_file(entries_dir / f"{topic}.yaml", topic, [e for e in entries if e.topic == topic])
+    assert dump_entries(entries, entries_dir) == []
+    assert {p.name: p.read_bytes() for p in entries_dir.iterdir()} == before
+    synonyms = tmp_path / "synonyms.yaml"
+    text = synonyms.read_bytes()
+    assert not write_synonyms_file(synonyms, load_synonyms(synonyms))
+    assert synonyms.read_bytes() == text
+
+
+def _diff(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def test_one_added_paraphrase_is_a_one_line_diff(tmp_path):
+    entries_dir = _copy_real_kb(tmp_path)
+    entries = load_entries(entries_dir)
+    target = next(e for e in entries if e.topic == "build-and-inspection")
+    path = entries_dir / "build-and-inspection.yaml"
+    before = path.read_text(encoding="utf-8")
+    edited = [replace(e, paraphrases=(*e.paraphrases, "구축기간은 몇개월?")) if e.id == target.id else e for e in entries]
+    assert dump_entries(edited, entries_dir) == [path]
+    assert _diff(before, path.read_text(encoding="utf-8")) == ["+      - 구축기간은 몇개월?"]
+    assert load_entries(entries_dir) == edited
+
+
+COMMENTED = """\
+# Support ratios. Reviewed 2026-11.
+topic: support-ratio
+entries:
+  # the government share
+  - id: ratio
+    title: "정부지원 비율은?"   # quoted on purpose
+    paraphrases:
+      - 국비 비율   # most asked
+      - '정부 몇 %'
+    keywords: [국비, "50%"]
+    answer: |
+      50% 이내예요.
+      공고를 확인해 주세요.
+    source: {title: 정책브리핑, url: "https://www.korea.kr/x"}
+    year: 2025
+    reviewer_note: keep this
+    valid_from: 2019-01-01
+
+  - id: other
+    topic: company-share
+    title: 자부담은?
+    answer: 50% 이상이에요.
+    source: {title: 공고, url: https://www.mss.go.kr/y}
+    year: 2025
+"""
+
+
+def test_writing_keeps_comments_quoting_layout_and_unknown_keys(tmp_path):
+    path = write(tmp_path, "support-ratio.yaml", COMMENTED)
+    ratio, other = load_entries(tmp_path)
+    assert not write_topic_file(path, "support-ratio", [ratio, other])
+    assert path.read_text(encoding="utf-8") == COMMENTED
+
+    ratio = replace(ratio, answer="50% 이내예요.\n2026년 공고를 확인해 주세요.", keywords=("국비", "50%", "정부지원금"),
+                    source_url="https://www.korea.kr/z")
+    other = replace(other, topic="support-ratio", paraphrases=("자부담 몇 프로",))
+    assert write_topic_file(path, "support-ratio", [ratio, other])
+    after = path.read_text(encoding="utf-8")
+    assert _diff(COMMENTED, after) == [
+        '-    keywords: [국비, "50%"]', '+    keywords: [국비, "50%", 정부지원금]',
+        "-      공고를 확인해 주세요.", '-    source: {title: 정책브리핑, url: "https://www.korea.kr/x"}',
+        "+      2026년 공고를 확인해 주세요.", '+    source: {title: 정책브리핑, url: "https://www.korea.kr/z"}',
+        "-    topic: company-share",  # back in the file's own topic
+        "+    paraphrases:", "+      - 자부담 몇 프로",
+    ]
+    assert '    title: "정부지원 비율은?"   # quoted on purpose\n' in after and "      - 국비 비율   # most asked\n" in after
+    assert load_entries(tmp_path) == [ratio, other]  # unknown keys (reviewer_note) stay, comments too
+
+
+def test_entries_leave_and_join_a_file_with_its_layout(tmp_path):
+    path = write(tmp_path, "support-ratio.yaml", COMMENTED)
+    ratio, _ = load_entries(tmp_path)
+    new = replace(ratio, id="ratio-2026", title="2026년 비율은?", paraphrases=("올해 비율",), answer="한 줄 답변",
+                  valid_to=None)
+    assert write_topic_file(path, "support-ratio", [ratio, new])
+    text = path.read_text(encoding="utf-8")
+    assert "  - id: other" not in text
+    assert text.endswith("    valid_from: 2019-01-01\n\n  - id: ratio-2026\n    title: 2026년 비율은?\n"
+                         "    paraphrases:\n      - 올해 비율\n    keywords: [국비, 50%]\n    answer: 한 줄 답변\n"
+                         "    source:\n      title: 정책브리핑\n      url: https://www.korea.kr/x\n    year: 2025\n"
+                         "    valid_from: 2019-01-01\n    valid_to: null\n")
+    assert load_entries(tmp_path) == [ratio, new]
+
+
+def test_synonyms_file_round_trip(tmp_path):
+    path = write(tmp_path, "synonyms.yaml", "# owners' words\n스마트공장: [스공, 스마트팩토리]  # common\n국비: [나랏돈]\n")
+    assert write_synonyms_file(path, {"스마트공장": ["스공", "스마트팩토리", "스팩"], "자부담": ["자부담금"]})
+    assert path.read_text(encoding="utf-8") == ("# owners' words\n스마트공장: [스공, 스마트팩토리, 스팩] # common\n"
+                                                "자부담: [자부담금]\n")
+    fresh = tmp_path / "new" / "synonyms.yaml"
+    assert write_synonyms_file(fresh, {"국비": ["나랏돈"]})
+    assert fresh.read_text(encoding="utf-8") == "# canonical term: [variants owners type]\n국비: [나랏돈]\n"
