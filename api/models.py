@@ -7,11 +7,12 @@ from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
 from api.chats.models import Chat
 from api.conversations.models import ChannelUpdate, Conversation
 from api.db import Base
-from api.kb.models import AskLog, KbEntry, KbEvent, KbRevision, KbSynonym
+from api.kb.models import AskLog, KbEntry, KbEvent, KbRevision, KbSuggestion, KbSynonym
 from api.outbox.models import OutboxMessage
 from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
 
 __all__ = ["AskLog", "Base", "CannedResponse", "Center", "CenterClosure", "CenterEvent", "ChannelUpdate", "Chat",
-           "Company", "ConsoleSession", "Conversation", "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSynonym",
+           "Company", "ConsoleSession", "Conversation", "FaqCandidate", "KbEntry", "KbEvent", "KbRevision", "KbSuggestion",
+           "KbSynonym",
            "LoginAttempt", "OutboxMessage", "OwnerChat", "Staff", "Ticket", "TicketEvent", "TicketMessage"]

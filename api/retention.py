@@ -1,7 +1,7 @@
 """Retention: personal data is kept for ``HOTLINE_RETENTION_DAYS`` (default three years), then removed.
 
 One job over every domain, each removing its own data (``api.tickets.retention``, ``api.outbox.service``,
-``api.kb.asklog``, ``api.conversations.runner``, ``api.companies.service``); the scheduler runs it daily.
+``api.kb.asklog``, ``api.kb.suggestions``, ``api.conversations.runner``, ``api.companies.service``); the scheduler runs it daily.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from api.companies.service import forget_stale
 from api.conversations.runner import forget_idle, prune_claims
 from api.db import utcnow
 from api.kb.asklog import forget_old_questions
+from api.kb.suggestions import forget_old_suggestions
 from api.outbox.service import anonymise_for_tickets
 from api.privacy import DEFAULT_RETENTION_DAYS
 from api.tickets.retention import anonymise_resolved
@@ -36,11 +37,13 @@ async def anonymise_old_tickets(session: AsyncSession, *, now: datetime | None =
 async def forget_stale_personal_data(session: AsyncSession, *, now: datetime | None = None,
                                      older_than_days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
     """The personal data kept outside tickets, once untouched for the retention period: questions in the ask
-    log, conversation states, owner chats' display names, companies without live tickets. Returns how many rows
+    log and the phrasings suggested from them, conversation states, owner chats' display names, companies
+    without live tickets. Returns how many rows
     of each kind were cleared."""
     now = (now or utcnow()).astimezone(timezone.utc)
     cutoff = now - timedelta(days=older_than_days)
     counts = {"ask_logs": await forget_old_questions(session, asked_before=cutoff),
+              "suggestions": await forget_old_suggestions(session, created_before=cutoff),
               "conversations": await forget_idle(session, untouched_since=cutoff)}
     counts.update(await forget_stale(session, untouched_since=cutoff))
     await prune_claims(session, processed_before=now - CLAIMS_KEPT)

@@ -112,7 +112,8 @@ def understand(raw: dict[str, Any]) -> Meaning:
     if said is not None and getattr(said, "name", None) == "link":
         return Meaning(key, staff=StaffEvent(kind="link_group", text=said.args.split(" ")[0], **common))
     if said is not None and getattr(said, "name", None) == "resolve":
-        return Meaning(key, staff=StaffEvent(kind="resolve", replied_to=replied_to, **common))
+        return Meaning(key, staff=StaffEvent(kind="resolve", replied_to=replied_to, text=said.args.split(" ")[0],
+                                             **common))
     if message.text and replied is not None and not message.text.startswith("/"):
         if replied.from_user is not None and replied.from_user.is_bot:
             return Meaning(key, staff=StaffEvent(kind="reply", replied_to=replied_to, text=message.text, **common))

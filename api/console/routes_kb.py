@@ -1,5 +1,5 @@
 """Knowledge-base editor (admins): list, edit, preview against the draft, publish, history, diff, rollback,
-synonyms. Every rule is in api.kb (entries, preview, synonyms); this module only turns forms into its calls."""
+synonyms, suggested paraphrases. Every rule is in api.kb (entries, preview, synonyms); this module only turns forms into its calls."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from api.console import service as console_service
-from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, parse_date, parse_int, redirect,
-                             render, staff_principal)
+from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, page_window, parse_date, parse_int,
+                             redirect, render, staff_principal)
 from api.errors import HotlineError, Unprocessable
 from api.kb import entries as kb_entries
 from api.kb import preview as kb_preview
+from api.kb import suggestions as kb_suggestions
 from api.kb import synonyms as kb_synonyms
+from api.kb.cache import get_cache, in_match_thread
 from api.kb import unanswered as kb_unanswered
 from knowledge.years import STALE_REASONS
 
@@ -120,7 +122,8 @@ async def kb_list(request: Request, db: ConsoleDB, user: AdminUser, q: str = "",
     today = kb_entries.kst_today()
     return render(request, "kb_list.html", entries=entries, q=q.strip(), status=status, topic=topic,
                   statuses=STATUS_FILTERS, topics=_topics(), today=today, programme_year=programme_year,
-                  stale={e.id: e.stale(programme_year, today) for e in entries}, stale_labels=STALE_REASONS)
+                  stale={e.id: e.stale(programme_year, today) for e in entries}, stale_labels=STALE_REASONS,
+                  suggestion_count=await kb_suggestions.count_new(db))
 
 
 # -- new entry -----------------------------------------------------------------------------------------------
@@ -228,7 +231,9 @@ async def _entry_page(request: Request, db, entry_id: str, *, draft: Draft | Non
     draft = draft or Draft.from_revision(entry_id, detail.entry.topic, detail.latest)
     draft.entry_id = entry_id
     programme_year = request.app.state.settings.current_programme_year()
+    _, suggestion_count = await kb_suggestions.list_suggestions(db, entry_id=entry_id, limit=1)
     return render(request, "kb_edit.html", status_code=status_code, new=False, detail=detail, draft=draft,
+                  suggestion_count=suggestion_count,
                   stale=detail.summary.stale(programme_year, kb_entries.kst_today()), stale_labels=STALE_REASONS,
                   programme_year=programme_year, topics=_topics(), preview=preview, question=question,
                   action_labels=ACTION_LABELS,
@@ -337,3 +342,80 @@ async def synonym_add(request: Request, db: ConsoleDB, user: PostAdmin,
 async def synonym_delete(request: Request, db: ConsoleDB, user: PostAdmin, synonym_id: int) -> Response:
     await kb_synonyms.remove_synonym(db, synonym_id=synonym_id, author=_author(request))
     return redirect(request, "/console/kb/synonyms", "동의어를 삭제했습니다.")
+
+
+# -- suggested paraphrases -------------------------------------------------------------------------------------
+
+SUGGESTION_TABS = {"new": "새 제안", "accepted": "반영함", "rejected": "거절함"}
+SUGGESTIONS_PAGE = 50
+
+
+@dataclass(frozen=True)
+class NowAnswers:
+    """What the bot does with a suggested phrasing today."""
+
+    outcome: str
+    entry_id: str | None  # the entry answered, or the first candidate of a clarify
+    title: str | None
+
+    def hits(self, entry_id: str) -> bool:
+        return self.entry_id == entry_id
+
+
+async def _now_answers(request: Request, db, texts: list[str]) -> list[NowAnswers]:
+    matcher = await get_cache(request.app).get(db)
+    today = kb_entries.kst_today()
+
+    def run() -> list[NowAnswers]:
+        out = []
+        for text in texts:
+            r = matcher.match(text, today=today)
+            if r.entry is not None:
+                out.append(NowAnswers(r.outcome, r.entry.id, r.entry.title))
+            elif r.candidates:
+                out.append(NowAnswers(r.outcome, r.candidates[0].entry_id, r.candidates[0].title))
+            else:
+                out.append(NowAnswers(r.outcome, None, None))
+        return out
+
+    return await in_match_thread(run)
+
+
+@router.get("/console/kb/suggestions")
+async def suggestions(request: Request, db: ConsoleDB, user: AdminUser, status: str = "new", entry: str = "",
+                      page: int = 1) -> Response:
+    if status not in SUGGESTION_TABS:
+        status = "new"
+    page = max(1, min(page, 10_000))
+    entry_id = entry.strip()[:100] or None
+    items, total = await kb_suggestions.list_suggestions(db, status=status, entry_id=entry_id,
+                                                         limit=SUGGESTIONS_PAGE, offset=(page - 1) * SUGGESTIONS_PAGE)
+    pages = max(1, -(-total // SUGGESTIONS_PAGE))
+    now = await _now_answers(request, db, [i.text for i in items]) if status == "new" else []
+    return render(request, "kb_suggestions.html", items=items, total=total, status=status, tabs=SUGGESTION_TABS,
+                  entry_id=entry_id, page=page, pages=pages, window=page_window(page, pages),
+                  now_answers=dict(zip((i.id for i in items), now)))
+
+
+def _back_to_suggestions(entry: str) -> str:
+    entry = entry.strip()[:100]
+    return "/console/kb/suggestions" + (f"?entry={entry}" if entry else "")
+
+
+@router.post("/console/kb/suggestions/{suggestion_id}/accept")
+async def suggestion_accept(request: Request, db: ConsoleDB, user: PostAdmin, suggestion_id: int,
+                            text: Annotated[str, Form(max_length=2000)] = "",
+                            entry: Annotated[str, Form(max_length=100)] = "") -> Response:
+    done = await kb_suggestions.accept(db, suggestion_id=suggestion_id, author=_author(request),
+                                       text=text if text.strip() else None)
+    state = ("게시했습니다" if done.published
+             else "초안으로 저장했습니다 (게시되지 않은 수정이 있어 함께 검토 후 게시해 주세요)")
+    return redirect(request, _back_to_suggestions(entry),
+                    f"질문 표현을 {done.entry_id} 항목에 더해 {done.revision}판으로 {state}.")
+
+
+@router.post("/console/kb/suggestions/{suggestion_id}/reject")
+async def suggestion_reject(request: Request, db: ConsoleDB, user: PostAdmin, suggestion_id: int,
+                            entry: Annotated[str, Form(max_length=100)] = "") -> Response:
+    await kb_suggestions.reject(db, suggestion_id=suggestion_id, author=_author(request))
+    return redirect(request, _back_to_suggestions(entry), "제안을 거절했습니다. 같은 표현은 다시 제안되지 않습니다.")

@@ -13,6 +13,7 @@ from api.console import service
 from api.console.web import (ConsoleDB, ConsoleRoute, CurrentUser, PostUser, page_window, redirect, render,
                              staff_principal)
 from api.db import utcnow
+from api.kb import entries as kb_entries
 from api.tickets import base as tickets_base
 from api.tickets import queue as tickets_queue
 from api.tickets import staff_actions as tickets_staff_actions
@@ -86,8 +87,10 @@ async def ticket_page(request: Request, db: ConsoleDB, user: CurrentUser, ticket
     canned = await service.list_canned(db, ticket.center_id)
     centers = [c for c in await list_centers(db) if c.id != ticket.center_id]
     proposed = await service.faq_candidate_message_ids(db, ticket.id)
+    kb_choices = [(e.id, e.title) for e in await kb_entries.published_entries(db) if e.history_of is None]
     now = utcnow()
     return render(request, "ticket.html", d=detail, t=ticket, canned=canned, centers=centers, proposed=proposed,
+                  kb_choices=kb_choices,
                   event_labels=EVENT_LABELS, now=now, overdue=tickets_base.is_overdue(ticket, now),
                   centre_names={c.code: c.name for c in await list_centers(db)})
 
@@ -126,9 +129,10 @@ async def transfer(request: Request, db: ConsoleDB, user: PostUser, ticket_id: i
 
 @router.post("/console/tickets/{ticket_id}/resolve")
 async def resolve(request: Request, db: ConsoleDB, user: PostUser, ticket_id: int,
-                  note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+                  note: Annotated[str, Form(max_length=2000)] = "",
+                  entry_id: Annotated[str, Form(max_length=100)] = "") -> Response:
     ticket = await tickets_staff_actions.resolve_ticket(db, staff=_staff(request), ticket_id=ticket_id, note=note or None,
-                                          via="console")
+                                                        entry_id=entry_id or None, via="console")
     return redirect(request, _back(ticket_id),
                     f"{ticket.number} 문의를 해결 처리했습니다. 문의자에게 만족도 평가를 요청합니다.")
 

@@ -38,7 +38,7 @@ from api.conversations.models import ChannelUpdate, Conversation
 from api.conversations.state import AskMemo, ChatState, Place
 from api.db import dialect_insert, utcnow
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
-from api.kb import asklog
+from api.kb import asklog, suggestions
 from api.kb.cache import in_match_thread
 from api.outbox.models import OutboxMessage
 from api.outbox.service import message_row
@@ -336,11 +336,14 @@ class _Run:
                 memo.log_id = log_id
             return []
         if isinstance(effect, RecordFeedback):
-            await asklog.set_feedback(self.session, ask_log_id=effect.log_id, helpful=effect.helpful)
+            row = await asklog.set_feedback(self.session, ask_log_id=effect.log_id, helpful=effect.helpful)
+            await suggestions.learn_from_feedback(self.session, ask_log=row, now=self.now)
             return []
         if isinstance(effect, RecordPick):
             if effect.log_id is not None:
                 await asklog.set_picked(self.session, ask_log_id=effect.log_id, entry_id=effect.entry_id)
+            await suggestions.suggest(self.session, entry_id=effect.entry_id, question=effect.text, source="pick",
+                                      ask_log_id=effect.log_id, now=self.now)
             return []
         if isinstance(effect, CreateTicket):
             created = await owner_actions.create_ticket(

@@ -15,14 +15,15 @@ from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import asklog
 from api.kb import entries as kb_entries
 from api.kb import preview as kb_preview
+from api.kb import suggestions as kb_suggestions
 from api.kb import synonyms as kb_synonyms
 from api.kb import unanswered as kb_unanswered
 from api.kb.cache import get_cache, in_match_thread
-from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
-                            CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
+from api.kb.schemas import (AcceptedSuggestionOut, AcceptSuggestionIn, AddParaphrasesIn, AddParaphrasesOut,
+                            AnswerOut, AskIn, AskLogIdsIn, AskOut, CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
                             EventOut, FeedbackIn, FeedbackOut, GroupActionOut, ParaphrasePreviewOut, PreviewIn,
                             PreviewOut, PublishIn, QuestionPreviewOut, RevisionIn, RevisionOut, RollbackIn, SynonymIn,
-                            SynonymOut, UnansweredGroupOut)
+                            SuggestionOut, SuggestionPageOut, SynonymOut, UnansweredGroupOut)
 from knowledge import years
 
 public = APIRouter(tags=["ask"])
@@ -103,8 +104,9 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
 async def feedback(ask_log_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: FeedbackIn, session: SessionDep,
                    _: ServicePrincipal) -> FeedbackOut:
     """The owner's 👍 (``helpful: true``) or 👎 on an answer, relayed by the bot. 👎 answers appear in the
-    unanswered-questions report."""
+    unanswered-questions report; a 👍 suggests the question as a paraphrase of the entry (``api.kb.suggestions``)."""
     row = await asklog.set_feedback(session, ask_log_id=ask_log_id, helpful=body.helpful)
+    await kb_suggestions.learn_from_feedback(session, ask_log=row)
     return FeedbackOut(ask_log_id=row.id, feedback=row.feedback)
 
 
@@ -272,6 +274,38 @@ async def draft(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> Dr
 async def dismiss(body: AskLogIdsIn, session: SessionDep, _: AdminPrincipal) -> None:
     """Take questions out of the report (reviewed)."""
     await kb_unanswered.mark_reviewed(session, ask_log_ids=body.ask_log_ids)
+
+
+SuggestionIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@admin.get("/suggestions", response_model=SuggestionPageOut)
+async def list_suggestions(session: SessionDep, _: AdminPrincipal,
+                           status: Literal["new", "accepted", "rejected"] = "new",
+                           entry_id: Annotated[str | None, Query(max_length=100)] = None,
+                           limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                           offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> SuggestionPageOut:
+    """Phrasings owners used for an entry (a clarify candidate tapped, a 👍, a ticket resolved citing the entry),
+    most often seen first."""
+    items, total = await kb_suggestions.list_suggestions(session, status=status, entry_id=entry_id, limit=limit,
+                                                         offset=offset)
+    return SuggestionPageOut(total=total, items=[SuggestionOut.model_validate(i) for i in items])
+
+
+@admin.post("/suggestions/{suggestion_id}/accept", response_model=AcceptedSuggestionOut)
+async def accept_suggestion(suggestion_id: SuggestionIdPath, session: SessionDep, principal: AdminPrincipal,
+                            body: AcceptSuggestionIn | None = None) -> AcceptedSuggestionOut:
+    """Add the phrasing (or ``text``, the admin's correction) to the entry's paraphrases: a new revision,
+    published when the entry's served revision was its latest (otherwise a draft)."""
+    done = await kb_suggestions.accept(session, suggestion_id=suggestion_id, author=principal.staff,
+                                       text=body.text if body else None)
+    return AcceptedSuggestionOut(**dataclasses.asdict(done))
+
+
+@admin.post("/suggestions/{suggestion_id}/reject", status_code=204)
+async def reject_suggestion(suggestion_id: SuggestionIdPath, session: SessionDep, principal: AdminPrincipal) -> None:
+    """Reject the phrasing; it is not suggested for the entry again."""
+    await kb_suggestions.reject(session, suggestion_id=suggestion_id, author=principal.staff)
 
 
 router = APIRouter()

@@ -101,3 +101,28 @@ class KbEvent(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     actor_label: Mapped[str] = mapped_column(String(100), default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class KbSuggestion(Base):
+    """A phrasing owners used for an entry, learned from traffic: a clarify candidate tapped, an answer given 👍,
+    a ticket a staff member resolved citing the entry. Never published by itself: an admin accepts it (a new
+    revision of the entry) or rejects it. One row per entry and phrasing (``key``: spacing and punctuation aside);
+    ``seen`` counts how often it came up."""
+
+    __tablename__ = "kb_suggestions"
+    __table_args__ = (UniqueConstraint("entry_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entries.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    key: Mapped[str] = mapped_column(String(64))  # api.kb.suggestions.phrasing_key
+    source: Mapped[str] = mapped_column(String(16))  # pick | helpful | staff (the first time it came up)
+    seen: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)  # new | accepted | rejected
+    ask_log_id: Mapped[int | None] = mapped_column(BigInteger)
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    revision_id: Mapped[int | None] = mapped_column(BigInteger)  # the revision an accepted suggestion made
+

@@ -293,3 +293,39 @@ class DraftOut(BaseModel):
     keywords: list[str]
     suggested_topic: str | None
     ask_log_ids: list[int]
+
+
+# --------------------------------------------------------------------------- suggested paraphrases
+
+
+class SuggestionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    entry_id: str
+    entry_title: str
+    text: str
+    source: Literal["pick", "helpful", "staff"] = Field(
+        description="what suggested it first: a clarify candidate tapped, a 👍, a ticket resolved citing the entry")
+    seen: int = Field(description="how many times owners' questions suggested this phrasing")
+    status: Literal["new", "accepted", "rejected"]
+    created_at: datetime
+    decided_at: datetime | None
+    revision_id: int | None
+
+
+class SuggestionPageOut(BaseModel):
+    total: int
+    items: list[SuggestionOut]
+
+
+class AcceptSuggestionIn(BaseModel):
+    text: str | None = Field(default=None, max_length=2000,
+                             description="the phrasing as the admin corrected it (default: as suggested)")
+
+
+class AcceptedSuggestionOut(BaseModel):
+    entry_id: str
+    revision: int
+    published: bool = Field(description="false: saved as a draft, because the entry has a newer unpublished "
+                                        "revision or is not served")

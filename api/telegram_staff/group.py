@@ -1,5 +1,5 @@
 """Centre staff working from Telegram: their centre's group (claim a ticket from its notice, answer by replying to
-the notice, ``/resolve``), linking a group (``/link``) and linking their own account (``/link <code>`` in a private
+the notice, ``/resolve`` or ``/resolve <KB entry id>`` citing the entry the answer came from), linking a group (``/link``) and linking their own account (``/link <code>`` in a private
 chat with the bot).
 
 A staff action from Telegram needs the staff member's own proof twice over: their Telegram account is linked to
@@ -42,7 +42,7 @@ class StaffEvent:
     user_id: int | None = None
     message_id: int | None = None  # the staff member's message (answers reply to it)
     replied_to: int | None = None  # the bot's post the message replies to
-    text: str = ""  # the reply's body, the link code, the centre code
+    text: str = ""  # the reply's body, the link code, the centre code, the KB entry a /resolve cites
     button_id: str = ""  # a pressed button (claim)
     ticket_id: int | None = None  # claim: the ticket of the button
 
@@ -138,7 +138,7 @@ async def _act(session: AsyncSession, event: StaffEvent, *, secret: str, now: da
             await say(texts.reply_sent(ticket.number), ticket_id=ticket.id)
         else:
             ticket = await staff_actions.resolve_ticket(session, staff=staff, ticket_id=ticket_id, via="telegram",
-                                                        now=now)
-            await say(texts.resolved(ticket.number), ticket_id=ticket.id)
+                                                        entry_id=event.text or None, now=now)
+            await say(texts.resolved(ticket.number, event.text or None), ticket_id=ticket.id)
     elif event.kind == "other_reply":
         await say(texts.REPLY_UNKNOWN_POST)

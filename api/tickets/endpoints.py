@@ -123,9 +123,10 @@ async def transfer(ticket_id: TicketIdPath, body: TransferIn, principal: StaffPr
 @router.post("/tickets/{ticket_id}/resolve", response_model=TicketOut)
 async def resolve(ticket_id: TicketIdPath, principal: StaffPrincipal, session: SessionDep, now: NowDep,
                   body: ResolveIn | None = None) -> TicketOut:
-    """Mark answered; the owner is asked for a rating."""
+    """Mark answered; the owner is asked for a rating. ``entry_id``: the KB entry the answer came from."""
     ticket = await staff_actions.resolve_ticket(session, staff=principal.staff, ticket_id=ticket_id,
-                                                note=body.note if body else None, now=now)
+                                                note=body.note if body else None,
+                                                entry_id=body.entry_id if body else None, now=now)
     return await _ticket_out(session, ticket, now)
 
 

@@ -50,6 +50,9 @@ class TransferIn(BaseModel):
 
 class ResolveIn(BaseModel):
     note: str | None = Field(default=None, max_length=10_000)
+    entry_id: str | None = Field(default=None, max_length=100,
+                                 description="the knowledge-base entry the answer came from: the owner's question "
+                                             "becomes a suggested paraphrase of it")
 
 
 class ReopenIn(BaseModel):

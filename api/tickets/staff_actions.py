@@ -1,4 +1,4 @@
-"""What staff do to a ticket: claim, reply, transfer, resolve, reopen. Each checks the staff member's scope (an
+"""What staff do to a ticket: claim, reply, transfer, resolve (citing a knowledge-base entry or not), reopen. Each checks the staff member's scope (an
 agent's own centre; another centre's ticket is a 404), records its audit event and queues what the owner and the
 centres' staff groups are told. ``via="telegram"`` marks an action taken from a centre's Telegram group."""
 
@@ -15,6 +15,8 @@ from api.centers.service import get_center_by_code
 from api.chats.service import Recipient, recipient
 from api.conversations import texts as owner_texts
 from api.errors import Unprocessable
+from api.kb.models import KbEntry
+from api.kb.suggestions import suggest
 from api.outbox.service import enqueue
 from api.sla import SlaPolicy, describe_due
 from api.staff.models import Staff
@@ -145,10 +147,17 @@ async def transfer_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int
 
 
 async def resolve_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int, note: str | None = None,
-                         via: str = "api", now: datetime | None = None) -> Ticket:
-    """Mark the ticket answered and ask the owner for a 1–5 rating (``api.contract.Rate`` buttons)."""
+                         entry_id: str | None = None, via: str = "api", now: datetime | None = None) -> Ticket:
+    """Mark the ticket answered and ask the owner for a 1–5 rating (``api.contract.Rate`` buttons).
+
+    ``entry_id``: the knowledge-base entry the answer came from; the owner's question becomes a suggested
+    paraphrase of it (``api.kb.suggestions``), for an admin to accept or reject. 422 when there is no such
+    entry."""
     now = as_utc(now)
     note_text = bounded(note, limit=MAX_REASON_CHARS, code="note", what="메모")
+    cited = (entry_id or "").strip() or None
+    if cited is not None and await session.get(KbEntry, cited) is None:
+        raise Unprocessable(f"근거로 입력한 지식 항목이 없습니다: {cited[:100]}", code="unknown_entry")
     ticket = await ticket_for_staff(session, staff, ticket_id, lock=True)
     if ticket.status == "resolved":
         raise TicketResolved("이미 답변 완료된 문의입니다.")
@@ -157,9 +166,12 @@ async def resolve_ticket(session: AsyncSession, *, staff: Staff, ticket_id: int,
     ticket.status = "resolved"
     ticket.resolved_at = now
     ticket.updated_at = now
-    data = staff_data(via, {"note": note_text} if note_text else None)
+    details = {k: v for k, v in (("note", note_text), ("entry_id", cited)) if v}
+    data = staff_data(via, details or None)
     event = add_event(session, ticket, "resolved", at=now, actor_type="staff", actor_id=staff.id, data=data)
     await session.flush()
+    if cited is not None:
+        await suggest(session, entry_id=cited, question=ticket.text, source="staff", ticket_id=ticket.id, now=now)
     center = await session.get(Center, ticket.center_id)
     await enqueue(session, to=await recipient(session, chat_id=ticket.chat_id), kind="rating_request",
                   ticket_id=ticket.id, dedupe_key=f"rating-request:{event.id}",

@@ -13,6 +13,8 @@ from api.centers.models import Center
 from api.channels import telegram
 from api.contract import Action
 from api.conversations import texts
+from api.kb import entries as kb_entries
+from api.kb.models import KbSuggestion
 from api.outbox.delivery import report, Sent
 from api.outbox.models import OutboxMessage
 from api.sla import SlaPolicy
@@ -189,3 +191,25 @@ async def test_a_staff_link_cannot_repoint_a_centres_group(db, knowledge, centre
     assert "관리자" in (await sent_to(db, elsewhere["id"]))[-1].text
     await process(db, knowledge, message(elsewhere, admin.telegram_user_id, "/link daejeon"))
     assert await db.scalar(select(Center.telegram_chat_id).where(Center.code == "daejeon")) == elsewhere["id"]
+
+
+async def test_resolve_in_the_group_may_cite_the_kb_entry_the_answer_came_from(db, knowledge, centre_group):
+    chat_id, agent, _, _ = centre_group
+    await kb_entries.create_entry(db, entry_id="group-cited", topic="support-ratio", title="정부지원 비율은 얼마인가요?",
+                                  paraphrases=["국비 비율 얼마임"], answer="총사업비의 50% 이내를 정부가 지원해요.",
+                                  author=None, publish=True, source_title="공고", source_url="https://www.mss.go.kr/")
+    owner = next(_ids)
+    made = await create_ticket(db, chat_id=owner, text="대전인데 나라에서 대주는 돈이 몇 퍼센트예요", address="대전 유성구")
+    await db.commit()
+    post = await notice_of(db, chat_id, made.ticket.id)
+    room = group(chat_id)
+    await process(db, knowledge, reply_to(room, agent.telegram_user_id, "/resolve no-such-entry", post))
+    ticket = await db.scalar(select(Ticket).where(Ticket.id == made.ticket.id).execution_options(populate_existing=True))
+    assert ticket.status != "resolved"
+    assert "no-such-entry" in (await sent_to(db, chat_id))[-1].text
+    await process(db, knowledge, reply_to(room, agent.telegram_user_id, "/resolve group-cited", post))
+    ticket = await db.scalar(select(Ticket).where(Ticket.id == made.ticket.id).execution_options(populate_existing=True))
+    assert ticket.status == "resolved"
+    assert "group-cited" in (await sent_to(db, chat_id))[-1].text
+    row = await db.scalar(select(KbSuggestion).where(KbSuggestion.ticket_id == made.ticket.id))
+    assert (row.entry_id, row.source) == ("group-cited", "staff")

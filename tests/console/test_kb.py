@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from api.console.models import FaqCandidate
 from api.kb import entries as kb_entries
+from api.kb import suggestions as kb_suggestions
 from api.kb import synonyms as kb_synonyms
-from api.kb.models import AskLog, KbEntry, KbRevision
+from api.kb.models import AskLog, KbEntry, KbRevision, KbSuggestion
 from api.kb.sync import export_entries, import_knowledge
 from api.tickets.models import TicketMessage
 from knowledge.loader import DEFAULT_ENTRIES_DIR, DEFAULT_SYNONYMS_FILE, load_entries
@@ -362,3 +363,41 @@ async def test_the_diff_page_speaks_korean(admin_client, db, admin):
     assert "파일 가져오기" in history and "· import ·" not in history
     first = text_of(await admin_client.get(f"{url}/diff", params={"to": 2, "from": 1}))
     assert admin.display_name in first
+
+
+async def test_suggested_paraphrases_are_accepted_or_rejected_in_one_click(admin_client, db, admin):
+    await make_entry(db)
+    for text in ("나랏돈 몇 퍼 나와요", "국가가 대주는 몫이 얼마죠"):
+        await kb_suggestions.suggest(db, entry_id="ratio-government", question=text, source="pick")
+    await kb_suggestions.suggest(db, entry_id="ratio-government", question="나랏돈 몇퍼 나와요", source="helpful")
+    await db.commit()
+    listing = await admin_client.get("/console/kb")
+    assert "질문 표현 제안" in listing.text
+    entry_page = await admin_client.get(ENTRY)
+    assert "질문 표현 제안 2건" in entry_page.text
+    page = await admin_client.get("/console/kb/suggestions")
+    assert page.status_code == 200
+    html = text_of(page)
+    assert "나랏돈 몇 퍼 나와요" in html and "2회" in html and "후보 선택" in html and "지금 챗봇은" in html
+    first, second = (await db.scalars(select(KbSuggestion).order_by(KbSuggestion.id))).all()
+    first_id, second_id = first.id, second.id
+    before = len(await revisions(db, "ratio-government"))
+
+    accepted = await post_form(admin_client, "/console/kb/suggestions", f"/console/kb/suggestions/{first_id}/accept",
+                               {"text": "나랏돈 몇 퍼센트 나와요"}, follow_redirects=True)
+    assert f"{before + 1}판으로 게시했습니다" in text_of(accepted)
+    revs = await revisions(db, "ratio-government")
+    assert len(revs) == before + 1 and revs[-1].paraphrases[-1] == "나랏돈 몇 퍼센트 나와요"
+    assert await published_number(db, "ratio-government") == revs[-1].number
+    history = await admin_client.get(ENTRY)
+    assert f"제안 #{first_id} 반영" in text_of(history)  # the revision's note, in the entry's history
+
+    rejected = await post_form(admin_client, "/console/kb/suggestions", f"/console/kb/suggestions/{second_id}/reject",
+                               follow_redirects=True)
+    assert "거절했습니다" in text_of(rejected) and "검토할 제안이 없습니다" in text_of(rejected)
+    assert len(await revisions(db, "ratio-government")) == before + 1
+    done = text_of(await admin_client.get("/console/kb/suggestions?status=rejected"))
+    assert "국가가 대주는 몫이 얼마죠" in done
+
+    again = await post_form(admin_client, "/console/kb/suggestions", f"/console/kb/suggestions/{first_id}/accept")
+    assert again.status_code == 409

@@ -10,7 +10,8 @@ from api.console.models import CannedResponse, FaqCandidate
 from api.outbox.models import OutboxMessage
 from api.db import utcnow
 from api.tickets.models import TicketEvent, TicketMessage
-from tests.console.conftest import load_ticket, make_ticket, post_form
+from api.kb.models import KbSuggestion
+from tests.console.conftest import load_ticket, make_entry, make_ticket, post_form, text_of
 
 ADMIN_PAGES = ["/console/dashboard", "/console/kb", "/console/kb/new", "/console/kb/synonyms",
                "/console/kb/entries/ratio-government", "/console/unanswered", "/console/admin/staff",
@@ -222,3 +223,21 @@ async def test_faq_candidate_from_a_reply(agent_client, db, agent):
                                                                   TicketMessage.direction == "owner"))
     response = await post_form(agent_client, url, f"{url}/faq-candidate", {"message_id": str(owner_message)})
     assert response.status_code == 404
+
+
+async def test_an_agent_resolves_citing_a_kb_entry_from_the_ticket_page(agent_client, db):
+    await make_entry(db)
+    ticket = await make_ticket(db, "seoul", chat_id=4343, text="나라에서 대주는 돈이 몇 퍼센트인지요",
+                               candidates=[{"entry_id": "ratio-government", "title": "정부지원 비율은 얼마인가요?",
+                                            "score": 0.41}])
+    url = f"/console/tickets/{ticket.id}"
+    page = await agent_client.get(url)
+    assert 'list="kb-choices"' in page.text and "챗봇 후보: 정부지원 비율은 얼마인가요?" in page.text
+    unknown = await post_form(agent_client, url, f"{url}/resolve", {"entry_id": "no-such-entry"},
+                              follow_redirects=True)
+    assert "no-such-entry" in text_of(unknown) and (await load_ticket(db, ticket)).status != "resolved"
+    response = await post_form(agent_client, url, f"{url}/resolve", {"entry_id": "ratio-government"},
+                               follow_redirects=True)
+    assert "해결 처리했습니다" in response.text and "근거 지식 항목" in response.text
+    row = await db.scalar(select(KbSuggestion).where(KbSuggestion.ticket_id == ticket.id))
+    assert (row.entry_id, row.source, row.text) == ("ratio-government", "staff", "나라에서 대주는 돈이 몇 퍼센트인지요")

@@ -16,8 +16,9 @@ from api.auth.security import hash_password
 from api.centers.models import Center
 from api.db import utcnow
 from api.kb import entries as kb_entries
+from api.kb import suggestions as kb_suggestions
 from api.kb import synonyms as kb_synonyms
-from api.kb.models import AskLog
+from api.kb.models import AskLog, KbSuggestion
 from api.staff.models import Staff
 from api.tickets import owner_actions as tickets_owner_actions
 from api.tickets import staff_actions as tickets_staff_actions
@@ -109,6 +110,13 @@ async def new_ask_log(db: AsyncSession, *, outcome: str = "escalate") -> int:
     db.add(row)
     await db.flush()
     return row.id
+
+
+async def new_suggestion(db: AsyncSession) -> int:
+    """A suggested paraphrase (new) of a fresh published entry."""
+    entry_id = await new_entry(db, publish=True)
+    await kb_suggestions.suggest(db, entry_id=entry_id, question=f"권한 시험 제안 표현 {fresh()}번이요", source="pick")
+    return await db.scalar(select(KbSuggestion.id).where(KbSuggestion.entry_id == entry_id))
 
 
 async def new_synonym(db: AsyncSession) -> int:

@@ -31,7 +31,7 @@ from api.staff.models import Staff
 from api.tickets.models import Ticket, TicketEvent
 from tests.conftest import SERVICE_TOKEN, bearer_for, make_settings
 from tests.hardening.objects import (ADDRESS, PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff,
-                                     new_synonym, new_ticket, served_routes)
+                                     new_suggestion, new_synonym, new_ticket, served_routes)
 
 ROLES = ("anonymous", "service", "agent_a", "agent_b", "admin")
 CENTRE_A, CENTRE_B = "seoul", "busan"
@@ -117,6 +117,11 @@ class World:
         log_id = await new_ask_log(self.db, outcome=outcome)
         await self.commit()
         return log_id
+
+    async def suggestion(self) -> int:
+        suggestion_id = await new_suggestion(self.db)
+        await self.commit()
+        return suggestion_id
 
     async def synonym(self) -> int:
         synonym_id = await new_synonym(self.db)
@@ -219,6 +224,14 @@ async def _add_synonym(w: World, role: str) -> Call:
     return Call("POST", "/api/v1/admin/kb/synonyms", json={"term": "스마트공장", "variant": f"권한변형{fresh()}"})
 
 
+async def _accept_suggestion(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/suggestions/{await w.suggestion()}/accept", json={})
+
+
+async def _reject_suggestion(w: World, role: str) -> Call:
+    return Call("POST", f"/api/v1/admin/kb/suggestions/{await w.suggestion()}/reject")
+
+
 async def _remove_synonym(w: World, role: str) -> Call:
     return Call("DELETE", f"/api/v1/admin/kb/synonyms/{await w.synonym()}")
 
@@ -316,6 +329,9 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/admin/kb/unanswered/add-paraphrases/preview": Rule(ADMIN, _preview_paraphrases),
     "POST /api/v1/admin/kb/unanswered/draft": Rule(ADMIN, _draft),
     "POST /api/v1/admin/kb/unanswered/dismiss": Rule(ADMIN, _dismiss, 204),
+    "GET /api/v1/admin/kb/suggestions": Rule(ADMIN, get("/api/v1/admin/kb/suggestions")),
+    "POST /api/v1/admin/kb/suggestions/{suggestion_id}/accept": Rule(ADMIN, _accept_suggestion),
+    "POST /api/v1/admin/kb/suggestions/{suggestion_id}/reject": Rule(ADMIN, _reject_suggestion, 204),
     # the channel adapters' plumbing: the service token only
     "POST /api/v1/channels/telegram/updates": Rule(BOT, _telegram_updates),
     "POST /api/v1/channels/local/messages": Rule(BOT, _local_message),

@@ -27,7 +27,8 @@ from api.staff.models import Staff
 from api.tickets import queue as tickets_queue
 from tests.conftest import SECRET_KEY
 from tests.console.conftest import csrf_from
-from tests.hardening.objects import (PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff, new_synonym,
+from tests.hardening.objects import (PASSWORD, SOURCE, fresh, new_ask_log, new_entry, new_staff, new_suggestion,
+                                     new_synonym,
                                      new_ticket, served_routes)
 
 ROLES = ("anonymous", "agent_a", "agent_b", "admin")
@@ -120,6 +121,11 @@ class World:
         log_id = await new_ask_log(self.db)
         await self.commit()
         return log_id
+
+    async def suggestion(self) -> int:
+        suggestion_id = await new_suggestion(self.db)
+        await self.commit()
+        return suggestion_id
 
     async def synonym(self) -> int:
         synonym_id = await new_synonym(self.db)
@@ -222,6 +228,14 @@ async def _kb_preview(w: World, role: str) -> Call:
 
 async def _synonym_delete(w: World, role: str) -> Call:
     return Call("POST", f"/console/kb/synonyms/{await w.synonym()}/delete")
+
+
+async def _suggestion_accept(w: World, role: str) -> Call:
+    return Call("POST", f"/console/kb/suggestions/{await w.suggestion()}/accept")
+
+
+async def _suggestion_reject(w: World, role: str) -> Call:
+    return Call("POST", f"/console/kb/suggestions/{await w.suggestion()}/reject")
 
 
 async def _synonym_add(w: World, role: str) -> Call:
@@ -345,6 +359,9 @@ MATRIX: dict[str, Rule] = {
     "POST /console/kb/entries/{entry_id}/rollback": Rule(ADMIN, on_entry("/rollback", revisions=2, to_revision="1")),
     "GET /console/kb/entries/{entry_id}/diff": Rule(ADMIN, on_entry("/diff", method="GET", revisions=2,
                                                                     query="?to=2")),
+    "GET /console/kb/suggestions": Rule(ADMIN, page("/console/kb/suggestions")),
+    "POST /console/kb/suggestions/{suggestion_id}/accept": Rule(ADMIN, _suggestion_accept),
+    "POST /console/kb/suggestions/{suggestion_id}/reject": Rule(ADMIN, _suggestion_reject),
     "GET /console/kb/synonyms": Rule(ADMIN, page("/console/kb/synonyms")),
     "POST /console/kb/synonyms": Rule(ADMIN, _synonym_add),
     "POST /console/kb/synonyms/{synonym_id}/delete": Rule(ADMIN, _synonym_delete),

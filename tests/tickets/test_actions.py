@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from api.errors import Unprocessable
+from api.kb import entries as kb_entries
+from api.kb.models import KbSuggestion
 from api.tickets import owner_actions
 from api.tickets.errors import NoOpenTicket, TicketNotFound, TicketNotResolved
 from api.tickets.models import Ticket, TicketEvent, TicketMessage
@@ -210,3 +212,23 @@ async def test_events_cannot_be_edited_or_deleted(new_ticket, db):
             async with db.begin_nested():
                 await db.execute(sa.text(statement))
     assert [e.kind for e in await events_of(db, t["id"])] == ["created"]
+
+
+async def test_resolving_citing_a_kb_entry_suggests_the_question_for_it(new_ticket, make_staff, client, db):
+    entry, _ = await kb_entries.create_entry(
+        db, entry_id="cited-entry", topic="support-ratio", title="정부지원 비율은 얼마인가요?",
+        paraphrases=["국비 비율 얼마임"], answer="총사업비의 50% 이내를 정부가 지원해요.", author=None, publish=True,
+        source_title="공고", source_url="https://www.mss.go.kr/")
+    await db.commit()
+    t = await new_ticket(chat_id=4242, text="우리 같은 소기업은 나라에서 얼마까지 대주나요")
+    _, headers = await make_staff("agent", "seoul")
+    unknown = await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=headers,
+                                json={"entry_id": "no-such-entry"})
+    assert unknown.status_code == 422 and unknown.json()["error"] == "unknown_entry"
+    assert (await db.get(Ticket, t["id"], populate_existing=True)).status == "open"
+    r = await client.post(f"/api/v1/tickets/{t['id']}/resolve", headers=headers, json={"entry_id": "cited-entry"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    resolved = [e for e in await events_of(db, t["id"]) if e.kind == "resolved"]
+    assert resolved[0].data["entry_id"] == "cited-entry"
+    row = await db.scalar(select(KbSuggestion).where(KbSuggestion.ticket_id == t["id"]))
+    assert (row.entry_id, row.source, row.text) == ("cited-entry", "staff", "우리 같은 소기업은 나라에서 얼마까지 대주나요")
