@@ -37,7 +37,7 @@ from knowledge.narrative import split_narrative
 from knowledge.normalize import compact
 
 SOURCES = ("pick", "helpful", "staff")
-SOURCE_LABELS = {"pick": "후보 선택", "helpful": "👍 도움됨", "staff": "직원 답변 근거"}
+SOURCE_LABELS = {"pick": "되묻기 후보 선택", "helpful": "'도움 됨' 누름", "staff": "직원이 근거로 해결"}
 STATUSES = ("new", "accepted", "rejected")
 MIN_CHARS = 4  # "네", "한도?": too short to teach the matcher anything
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from api.app import create_app
 from api.console.models import CannedResponse
 from api.db import make_engine, make_sessionmaker
+from api.kb import suggestions as kb_suggestions
 from api.kb.models import KbEntry, KbRevision
 from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
@@ -228,6 +229,30 @@ async def test_admin_edits_previews_publishes_and_rolls_back(site, browser):
     await context.close()
 
 
+async def test_admin_accepts_a_suggested_phrasing_in_one_click(site, browser):
+    async with site.sessionmaker() as db:
+        await kb_suggestions.suggest(db, entry_id="ratio-government", question="나랏돈은 몇 퍼나 대주나요", source="pick")
+        await kb_suggestions.suggest(db, entry_id="ratio-government", question="오늘 점심 메뉴 추천 좀", source="helpful")
+        await db.commit()
+    context = await browser.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await sign_in(page, site, "admin", start="/console/kb")
+    await page.click("a:has-text('질문 표현 제안')")
+    await page.wait_for_url(f"{site.url}/console/kb/suggestions")
+    await shot(page, "kb-suggestions")
+    accept_row = page.locator("tr", has=page.locator("input[value='나랏돈은 몇 퍼나 대주나요']"))
+    await accept_row.locator("button:has-text('반영')").click()
+    await page.wait_for_selector("text=2판으로 게시했습니다")
+    reject_row = page.locator("tr", has=page.locator("input[value='오늘 점심 메뉴 추천 좀']"))
+    await reject_row.locator("button:has-text('거절')").click()
+    await page.wait_for_selector("text=검토할 제안이 없습니다")
+    entry = await site.scalar(select(KbEntry).where(KbEntry.id == "ratio-government"))
+    live = await site.scalar(select(KbRevision).where(KbRevision.id == entry.published_revision_id))
+    assert live.number == 2 and live.paraphrases[-1] == "나랏돈은 몇 퍼나 대주나요"
+    assert "오늘 점심 메뉴 추천 좀" not in live.paraphrases
+    await context.close()
+
+
 async def test_phone_width_menu_and_sign_out(site, browser):
     context = await browser.new_context(viewport=PHONE, locale="ko-KR", is_mobile=True, has_touch=True)
     page = await context.new_page()
@@ -400,6 +425,7 @@ async def test_console_pages_keep_to_the_content_security_policy(site, browser):
     first = site.tickets["first"]
     for path in ("/console/queue", f"/console/tickets/{first.id}", "/console/dashboard", "/console/kb",
                  "/console/kb/entries/ratio-government", "/console/kb/entries/ratio-government/diff?to=1",
+                 "/console/kb/suggestions",
                  "/console/unanswered", "/console/admin/staff", "/console/admin/centers",
                  "/console/admin/centers/seoul", "/console/account"):
         response = await page.goto(site.url + path)

@@ -378,7 +378,7 @@ async def test_suggested_paraphrases_are_accepted_or_rejected_in_one_click(admin
     page = await admin_client.get("/console/kb/suggestions")
     assert page.status_code == 200
     html = text_of(page)
-    assert "나랏돈 몇 퍼 나와요" in html and "2회" in html and "후보 선택" in html and "지금 챗봇은" in html
+    assert "나랏돈 몇 퍼 나와요" in html and "2회" in html and "되묻기 후보 선택" in html and "지금 챗봇은" in html
     first, second = (await db.scalars(select(KbSuggestion).order_by(KbSuggestion.id))).all()
     first_id, second_id = first.id, second.id
     before = len(await revisions(db, "ratio-government"))
