@@ -30,7 +30,7 @@ from api.tickets.models import Ticket, TicketEvent, TicketMessage
 # PTB itself reads RetryAfter.retry_after (deprecated int) when Telegram answers 429.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 from tests.bot.conftest import LiveApi, eventually, find_question
-from tests.servers import serve
+from tests.servers import die_with_parent, serve
 
 _owners = itertools.count(5_000_000_001)
 _groups = itertools.count(-1_001_000_000_001, -1)
@@ -451,7 +451,8 @@ async def test_hotline_bot_command_runs_and_stops_cleanly(fake_tg, live_api, tmp
            "HOTLINE_TELEGRAM_BASE_URL": fake_tg.base_url, "HOTLINE_API_URL": live_api.url,
            "HOTLINE_SERVICE_TOKEN": SERVICE_TOKEN, "HOTLINE_POLL_TIMEOUT": "1", "HOTLINE_OUTBOX_INTERVAL": "0.2"}
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", "bot", cwd=tmp_path, env=env,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                                                   preexec_fn=die_with_parent)
     try:
         me = owner()
         await fake_tg.owner_says(me, "/start")

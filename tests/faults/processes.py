@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.servers import die_with_parent
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,7 +33,8 @@ class Process:
         log.write(f"\n===== start {self.starts} =====\n".encode())
         log.flush()
         self.process = await asyncio.create_subprocess_exec(sys.executable, "-m", "api.cli", *self.args, cwd=ROOT,
-                                                            env=self.env, stdout=log, stderr=log)
+                                                            env=self.env, stdout=log, stderr=log,
+                                                            preexec_fn=die_with_parent)
         log.close()
         await self.ready()
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from tests import dbutil
 from tests.conftest import SECRET_KEY, SERVICE_TOKEN
+from tests.servers import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 postgres_only = pytest.mark.skipif(not dbutil.is_postgres(),
@@ -114,7 +115,7 @@ async def test_readyz_follows_the_database_and_the_api_recovers_by_itself(fresh_
     env.pop("HOTLINE_TELEGRAM_TOKEN", None)
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+                                   stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     service = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import SECRET_KEY, SERVICE_TOKEN
+from tests.servers import die_with_parent
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,7 @@ async def test_serve_answers_from_every_worker_and_workers_share_the_model(fresh
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
                                     "--workers", str(workers)], cwd=ROOT, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
     try:
         async def all_started():
             assert process.poll() is None, log_path.read_text(errors="replace")[-3000:]
