@@ -218,6 +218,7 @@ def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = 
             clarify_min = round(float(t), 2)
     clarified = ~answered & ~chatter & (scope >= clarify_min)
     figures = {
+        "in-domain first topic right": share(Y > 0, "in"),
         "in-domain answered": share(answered & (Y > 0), "in"),
         "in-domain precision": float(Y[inn & answered].mean()) if (inn & answered).any() else 0.0,
         "in-domain resolved": share((answered & (Y > 0)) | (clarified & inn), "in"),

@@ -11,7 +11,8 @@ usage: python -m knowledge.evaluate [QUESTIONS.jsonl ...] [--chitchat FILE] [--f
   --chitchat FILE  one everyday question a line; reports the share of its odd-numbered lines answered
                    (target <= 0.005) and escalated as a question (the even lines built knowledge/background.tsv)
   --followups FILE exchanges {"turns": [{"q", "topic"}, ...]} played as a conversation: each turn after the
-                   first is matched with the previous answer as context (default: knowledge/eval/followups.jsonl)
+                   first is matched with the previous answer as context (default: knowledge/eval/followups.jsonl;
+                   repeat the option for several files)
   --loo            also score leave-one-out: every KB paraphrase asked against a matcher built without it
                    (5 folds), the in-domain calibration set
   --fit            fit the gate (knowledge/calibration.py; uses --chitchat) and write it to --gate (default
@@ -132,6 +133,8 @@ def play_followups(matcher: Matcher, path: Path, today: dt.date | None) -> tuple
     """Play each exchange as a conversation; score the turns after the first."""
     c, misses = Counter(), []
     for line in read_questions(path):
+        if "turns" not in line:
+            raise SystemExit(f"{path}: not a follow-up set (lines need \"turns\")")
         context: Context | None = None
         for i, turn in enumerate(line["turns"]):
             r = matcher.match(turn["q"], today=today, context=context)
@@ -286,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m knowledge.evaluate", description=__doc__.split("\n")[0])
     p.add_argument("questions", nargs="*", type=Path)
     p.add_argument("--chitchat", type=Path)
-    p.add_argument("--followups", nargs="*", type=Path, default=None)
+    p.add_argument("--followups", action="append", type=Path, default=None,
+                   help="a follow-up set (repeat the option for several)")
     p.add_argument("--show-misses", action="store_true")
     p.add_argument("--entries", type=Path, default=DEFAULT_ENTRIES_DIR)
     p.add_argument("--synonyms", type=Path, default=None)

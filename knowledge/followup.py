@@ -4,7 +4,7 @@ After an answer, owners go on with ellipses (``그럼 한도는요?``, ``그건 
 ``고양은요?``): too little to match alone, but clear with the previous topic. ``is_followup(question)`` tells such
 a message (short, or opening with an anaphor or a connective such as 그럼/그건/거기/그때, or ending in the
 "what about X" form ``…은요?/…는요?/…도요?``); the matcher then reads it together with ``context_words`` of the
-previous entry (its keywords and title), and keeps the message's own reading when that stands on its own
+previous entry (its first keyword), and keeps the message's own reading when that stands on its own
 (``knowledge.matcher.Matcher._follow``).
 """
 from __future__ import annotations
@@ -38,5 +38,6 @@ def is_followup(question: str) -> bool:
 
 
 def context_words(entry: Entry) -> str:
-    """The words of ``entry`` a follow-up is read with: its keywords, then its title."""
-    return " ".join((*entry.keywords, entry.title))
+    """The words of ``entry`` a follow-up is read with: its first keyword (what the entry is about: ``상담 시간``,
+    ``로봇활용 제조혁신``), or its title when it has none. One term, so that the follow-up's own words lead."""
+    return entry.keywords[0] if entry.keywords else entry.title

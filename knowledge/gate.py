@@ -48,6 +48,7 @@ RANK_FEATURES = (
     "domain_cover",  # like cover, each term weighted by its specificity (background.py)
     "keyword_cover", # share of the query's IDF mass among the entry's keywords
     "topic_score",   # the entry's topic in the topic-level ranking: its score / the best topic's
+    "knn_topic",     # share of the 10 most similar KB texts' similarity that is on the entry's topic
 )
 # Features of the best candidate for the decision (RANK_FEATURES, then these):
 DECISION_FEATURES = RANK_FEATURES + (

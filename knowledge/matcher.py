@@ -61,7 +61,7 @@ from rapidfuzz import fuzz, process
 from . import morph
 from .background import Background, load_background
 from .chitchat import is_small_talk, small_talk_kind, strip_courtesy
-from .followup import context_words, is_followup
+from .followup import FOLLOWUP_MAX_CHARS, context_words, is_followup
 from .gate import DECISION_FEATURES, EVERYDAY_FEATURES, RANK_FEATURES, SIGNALS, Gate, load_gate
 from .loader import Entry
 from .narrative import CompanyFacts, Narrative, split_narrative
@@ -73,7 +73,7 @@ __all__ = ["Matcher", "MatchResult", "Candidate", "Context", "SynonymMap", "Anal
 
 # --------------------------------------------------------------------------- constants
 # Retrieval.
-RERANK_K = 20  # live entries re-ranked after the BM25 prefilter
+RERANK_K = 12  # live entries re-ranked after the BM25 prefilter
 BM25_K1, BM25_B = 1.2, 0.75
 GRAM_SIZES = (2, 3)
 PREFILTER_GRAM_WEIGHT = 0.3  # character grams vs morpheme terms in the prefilter
@@ -82,6 +82,11 @@ PREFILTER_GRAM_WEIGHT = 0.3  # character grams vs morpheme terms in the prefilte
 # the re-ranking.
 PREFILTER_MAX_DF = 0.3
 CANDIDATES = 3
+KNN_DOCS = 10  # the nearest KB texts whose topics vote (feature knn_topic)
+FUZZ_DOCS = 4  # questions per candidate entry compared by fuzzy ratio
+# A follow-up whose own words lean this far to the programme's neighbours (the "neighbour" feature) is another
+# subject ("정책자금 대출 한도는요?"), not a question about the previous answer.
+FOLLOWUP_NEIGHBOUR_MAX = 0.6
 
 # Unknown words (in no KB text) weigh like the rarest known word: they are what
 # out-of-scope business questions are made of (수출바우처, 고용유지지원금).
@@ -203,15 +208,20 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
 
 
 class _Csr:
-    """Rows of ids (sorted, unique) with a weight per id: ``weights[k][id]``."""
+    """Rows of ids (sorted, unique) with a weight per id: ``weights[k][id]``.
 
-    def __init__(self, lengths: np.ndarray, ids: np.ndarray, *weights: np.ndarray, n_ids: int):
+    With ``inverted``, it also keeps the inverse (id -> rows holding it): ``overlap`` then walks whichever is
+    shorter, the rows' ids or the query ids' rows (a short question against many candidate texts)."""
+
+    def __init__(self, lengths: np.ndarray, ids: np.ndarray, *weights: np.ndarray, n_ids: int,
+                 inverted: bool = False):
         """``lengths[r]`` ids per row, ``ids`` all rows' ids one after the other."""
         lengths = np.asarray(lengths, np.int64)
         self.ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.ptr[1:])
         self.ids = np.asarray(ids, np.int32)
         self.n_ids = n_ids
+        self.n_rows = len(lengths)
         self.w = [w[self.ids].astype(np.float32) for w in weights]
         self.total = []
         for w in self.w:
@@ -220,6 +230,13 @@ class _Csr:
             if nonempty.any():
                 total[nonempty] = np.add.reduceat(w, self.ptr[:-1][nonempty])
             self.total.append(total)
+        self._inverted = inverted
+        if inverted:
+            self._id_w = [np.asarray(w, np.float32) for w in weights]
+            order = np.argsort(self.ids, kind="stable")
+            self._inv_rows = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)[order]
+            self._inv_ptr = np.zeros(n_ids + 1, np.int64)
+            np.cumsum(np.bincount(self.ids, minlength=n_ids), out=self._inv_ptr[1:])
         self._local = threading.local()  # per-thread query mask (see overlap)
 
     def overlap(self, rows: np.ndarray, query_ids: np.ndarray) -> list[np.ndarray]:
@@ -232,6 +249,12 @@ class _Csr:
         total = int(lengths.sum())
         if total == 0:
             return out
+        if self._inverted:
+            q_starts = self._inv_ptr[query_ids]
+            q_lengths = self._inv_ptr[query_ids + 1] - q_starts
+            q_total = int(q_lengths.sum())
+            if q_total < total:
+                return self._overlap_inverted(rows, query_ids, q_starts, q_lengths, q_total)
         offsets = np.zeros(len(rows), np.int64)
         np.cumsum(lengths[:-1], out=offsets[1:])
         idx = np.repeat(starts - offsets, lengths) + np.arange(total)
@@ -249,13 +272,24 @@ class _Csr:
             out[k][nonempty] = np.add.reduceat(np.where(hit, w[idx], 0.0), starts_ne)
         return out
 
+    def _overlap_inverted(self, rows: np.ndarray, query_ids: np.ndarray, q_starts: np.ndarray,
+                          q_lengths: np.ndarray, q_total: int) -> list[np.ndarray]:
+        if q_total == 0:
+            return [np.zeros(len(rows), np.float32) for _ in self.w]
+        offsets = np.zeros(len(query_ids), np.int64)
+        np.cumsum(q_lengths[:-1], out=offsets[1:])
+        idx = np.repeat(q_starts - offsets, q_lengths) + np.arange(q_total)
+        holders = self._inv_rows[idx]
+        return [np.bincount(holders, weights=np.repeat(w[query_ids], q_lengths),
+                            minlength=self.n_rows)[rows].astype(np.float32) for w in self._id_w]
+
 
 class _Postings:
     """Inverted index for entry-level BM25: term id -> (entry indices, weights), as CSR."""
 
     def __init__(self, entries: np.ndarray, terms: np.ndarray, tfs: np.ndarray, n: int,
-                 n_terms: int):
-        """One row per (entry, term) pair with its frequency ``tfs`` in the entry."""
+                 n_terms: int, *, dense: bool = False):
+        """One row per (entry, term) pair with its frequency ``tfs`` in the entry; ``dense`` for few columns."""
         lengths = np.bincount(entries, weights=tfs, minlength=n) if n else np.zeros(0)
         avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
         order = np.argsort(terms, kind="stable")
@@ -270,9 +304,17 @@ class _Postings:
         self.entries = entries.astype(np.int32)
         self.weights = (self.idf[terms] * tfs * (BM25_K1 + 1) / (tfs + norm)).astype(np.float32)
         self._limit = PREFILTER_MAX_DF * n if n >= 20 else float("inf")
+        self._dense = None
+        if dense:  # few columns (topics): a term x column matrix answers with one gather
+            matrix = np.zeros((n_terms, max(n, 1)), np.float32)
+            kept = self.df[terms] <= self._limit
+            np.add.at(matrix, (terms[kept], self.entries[kept]), self.weights[kept])
+            self._dense = matrix
 
     def score(self, term_ids: np.ndarray) -> np.ndarray:
         """BM25 score of every entry for ``term_ids`` (skipping terms too common to matter)."""
+        if self._dense is not None:
+            return self._dense[term_ids].sum(axis=0) if len(term_ids) else np.zeros(self.n, np.float32)
         if len(term_ids):
             term_ids = term_ids[self.df[term_ids] <= self._limit]
         if len(term_ids) == 0:
@@ -479,7 +521,7 @@ class Matcher:
 
         # Flat arrays (a Python list or Counter per text costs ~10x the memory at 50k entries).
         vocab, gvocab = _Vocab(), _Vocab()
-        self._doc_compact: list[str] = []
+        doc_compact: list[str] = []
         t_ids, t_len, g_ids, g_len = array("i"), array("q"), array("i"), array("q")
         et_ent, et_ids, eg_ent, eg_ids = array("i"), array("i"), array("i"), array("i")
         unit_ids: set[int] = set()
@@ -500,7 +542,7 @@ class Matcher:
             et_ids.extend(ids)
             et_ent.extend([e] * len(ids))
             c = compact(text, cleaned=True)
-            self._doc_compact.append(c)
+            doc_compact.append(c)
             gids = [gvocab.add(g) for g in _grams(c)]
             unique = sorted(set(gids))
             g_ids.extend(unique)
@@ -508,6 +550,7 @@ class Matcher:
             eg_ids.extend(gids)
             eg_ent.extend([e] * len(gids))
         self._vocab, self._gvocab = vocab.ids, gvocab.ids
+        self._doc_compact = np.array(doc_compact, dtype=object)
         nv, ng = len(vocab.ids), len(gvocab.ids)
         t_ids_a = np.frombuffer(t_ids, np.int32) if len(t_ids) else np.zeros(0, np.int32)
         g_ids_a = np.frombuffer(g_ids, np.int32) if len(g_ids) else np.zeros(0, np.int32)
@@ -528,9 +571,9 @@ class Matcher:
         self._domain_idf = self._idf * self._spec
         self._build_word_models(vocab.ids, unit_df, nd)
         self._docs = _Csr(np.frombuffer(t_len, np.int64) if len(t_len) else np.zeros(0, np.int64),
-                          t_ids_a, self._idf, n_ids=nv)
+                          t_ids_a, self._idf, n_ids=nv, inverted=True)
         self._gdocs = _Csr(np.frombuffer(g_len, np.int64) if len(g_len) else np.zeros(0, np.int64),
-                           g_ids_a, self._gidf, n_ids=ng)
+                           g_ids_a, self._gidf, n_ids=ng, inverted=True)
         self._doc_entry = np.asarray(doc_entry, np.int32)
         self._doc_question = np.asarray(doc_question, bool)
         self._entry_start = np.asarray(starts, np.int64)
@@ -560,7 +603,7 @@ class Matcher:
         e_ent, e_term, e_tf = entry_pairs(et_ent, et_ids, max(nv, 1))
         del et_ent, et_ids
         self._post = _Postings(e_ent, e_term, e_tf, ne, nv)
-        self._tpost = _Postings(*topic_pairs(e_ent, e_term, e_tf, max(nv, 1)), len(self.topics), nv)
+        self._tpost = _Postings(*topic_pairs(e_ent, e_term, e_tf, max(nv, 1)), len(self.topics), nv, dense=True)
         is_unit = np.zeros(nv, np.float64)  # to count the query units found
         is_unit[list(unit_ids)] = 1.0
         self._entry_terms = _Csr(np.bincount(e_ent, minlength=ne), e_term, self._idf,
@@ -568,7 +611,7 @@ class Matcher:
         e_ent, e_gram, e_gtf = entry_pairs(eg_ent, eg_ids, max(ng, 1))
         del eg_ent, eg_ids
         self._gpost = _Postings(e_ent, e_gram, e_gtf, ne, ng)
-        self._tgpost = _Postings(*topic_pairs(e_ent, e_gram, e_gtf, max(ng, 1)), len(self.topics), ng)
+        self._tgpost = _Postings(*topic_pairs(e_ent, e_gram, e_gtf, max(ng, 1)), len(self.topics), ng, dense=True)
 
         # Concepts: an entry that keeps an earlier programme year (``history_of``) belongs to its current entry.
         self._concept = np.arange(ne, dtype=np.int32)
@@ -775,14 +818,22 @@ class Matcher:
                 return result
             return _replace(result, followup="changed")
 
-        if plain.kind != "question":
-            return _replace(plain, followup="changed")
         expanded = self._with_context(question, context)
-        if expanded is None:
+        if expanded is None:  # a message that stands alone
+            return changed(plain) if plain.kind == "question" else _replace(plain, followup="changed")
+        if plain.outcome == "answered" and plain.entry.topic == topic:
+            return plain
+        if plain.outcome == "answered":  # another topic, unless the message reads better as an aspect of the context
+            read = self._decide(self._analyse(expanded, today), expanded, facts)  # "몇 억까지 받아요?" after robots
+            if read.outcome == "answered" and read.entry.topic == topic and read.score > plain.score:
+                return _replace(read, followup="followed")
             return changed(plain)
+        short = len(compact(question, cleaned=True)) <= FOLLOWUP_MAX_CHARS
+        if plain.kind == "chitchat" and not short:  # "그건 그렇고 오늘 점심 뭐 먹지": a change of subject
+            return _replace(plain, followup="changed")
+        if plain.kind == "question" and plain.signals.get("neighbour", 0.0) >= FOLLOWUP_NEIGHBOUR_MAX:
+            return _replace(plain, followup="changed")  # "정책자금 대출 한도는요?": another programme's words
         read = self._decide(self._analyse(expanded, today), expanded, facts)
-        if plain.outcome == "answered" and plain.score >= read.score:
-            return changed(plain)
         return _replace(read, followup="followed")
 
     # ------------------------------------------------------------------ features
@@ -830,11 +881,15 @@ class Matcher:
         dcov = ov / np.maximum(dtotal, 1e-9)
         (gov,) = self._gdocs.overlap(docs, q.gram_ids)
         dice_g = 2 * gov / np.maximum(q.gram_weight + self._gdocs.total[0][docs], 1e-9)
+        # Fuzzy ratio of the spacing-free texts, on each candidate's FUZZ_DOCS questions most similar by overlap
+        # (where its best ratio is, nearly always; the ratio of every text would cost more than the rest).
         fz = np.zeros(len(docs), np.float32)
         is_q = self._doc_question[docs]
         if is_q.any() and q.compact:
-            choices = [self._doc_compact[d] for d in docs[is_q]]
-            fz[is_q] = process.cdist([q.compact], choices, scorer=fuzz.ratio,
+            order = np.lexsort((-(dice_t + dice_g), ~is_q, owner))
+            rank = np.arange(len(order)) - np.searchsorted(owner[order], owner[order])
+            pick = order[(rank < FUZZ_DOCS) & is_q[order]]
+            fz[pick] = process.cdist([q.compact], self._doc_compact[docs[pick]].tolist(), scorer=fuzz.ratio,
                                      dtype=np.float32, workers=1)[0] / 100.0
         n = len(cand)
         best_q = np.zeros((6, n), np.float32)
@@ -843,9 +898,16 @@ class Matcher:
             np.maximum.at(best_q[row], owner, values)
         cover, domain, units_found = self._entry_terms.overlap(cand.astype(np.int64), q.term_ids)
         relative = pre[cand] / max(float(pre[cand].max()), 1e-9)
+        # Nearest questions: the share of the KNN_DOCS most similar texts' similarity that is on each candidate's
+        # topic (a vote of the paraphrases, not of the entries' best one alone).
+        similarity = dice_t + dice_g
+        nearest = np.argpartition(-similarity, KNN_DOCS - 1)[:KNN_DOCS] if len(docs) > KNN_DOCS else np.arange(len(docs))
+        cand_topic = self._entry_topic[cand]
+        votes = np.bincount(cand_topic[owner[nearest]], weights=similarity[nearest], minlength=len(self.topics))
+        knn = votes[cand_topic] / max(float(votes.sum()), 1e-9)
         feats = np.stack([bm_t[cand], bm_g[cand], relative, best_q[0], best_q[1],
                           cover / max(q.weight, 1e-9), best_q[2], best_q[3], best_q[4],
-                          domain / max(q.weight, 1e-9), best_q[5], topic_score], axis=1).astype(np.float32)
+                          domain / max(q.weight, 1e-9), best_q[5], topic_score, knn], axis=1).astype(np.float32)
         return cand, feats, units_found, topic_first, topic_lead
 
     # ------------------------------------------------------------------ decision

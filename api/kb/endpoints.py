@@ -21,8 +21,9 @@ from api.kb.cache import get_cache
 from api.kb.ratelimit import SlidingWindowLimiter
 from api.kb.schemas import (AddParaphrasesIn, AddParaphrasesOut, AnswerOut, AskIn, AskLogIdsIn, AskOut,
                             CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
-                            EventOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
+                            EventOut, FactsOut, FeedbackIn, FeedbackOut, GroupActionOut, PreviewIn, PreviewOut, PublishIn,
                             RevisionIn, RevisionOut, RollbackIn, SynonymIn, SynonymOut, UnansweredGroupOut)
+from knowledge.matcher import Context
 
 # Matching holds the GIL nearly all the time (Kiwi's analysis included), so more threads would not match faster;
 # one thread keeps the event loop free and costs one thread's memory, not a pool's.
@@ -50,7 +51,13 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     """Answer a company owner's question from the knowledge base.
 
     * ``answered``: ``answer`` holds the entry; ``clarify``: ``candidates`` (top 3) to offer as buttons;
-      ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat).
+      ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat;
+      ``in_scope`` how likely the question is about the programme at all).
+    * ``facts``: what the owner said about the company before asking (region, company, industry, employees,
+      years), so the conversation can route the question and need not ask again.
+    * ``context_entry_id`` (the entry answered or picked just before) lets a short follow-up ("그럼 한도는요?")
+      be read with its topic; ``followup`` then says whether it was (``followed``) or was another subject
+      (``changed``).
     * Anyone may ask; callers other than the bot (service token) are limited per IP
       (``HOTLINE_ASK_RATE_PER_MINUTE``, 429 with ``Retry-After``).
     * ``chat_id`` is accepted from the bot only (401 without credentials, 403 for anyone else): it ties the
@@ -85,16 +92,18 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     # SQLite the write lock, while it waits for the writer.
     await session.commit()
     today = kb_entries.kst_today()
-    result = matcher.cached(text, today=today)
+    context = Context(entry_id=body.context_entry_id) if body.context_entry_id else None
+    result = matcher.cached(text, today=today, context=context)
     if result is None:  # analyse off the event loop
         result = await asyncio.get_running_loop().run_in_executor(
-            _MATCH_THREAD, functools.partial(matcher.match, text, today=today))
+            _MATCH_THREAD, functools.partial(matcher.match, text, today=today, context=context))
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
     return AskOut(outcome=result.outcome, kind=result.kind,
                   answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
-                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id)
+                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id,
+                  in_scope=result.in_scope, followup=result.followup, facts=FactsOut(**result.facts.as_dict()))
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)
