@@ -28,7 +28,9 @@ each with the in-domain, business and everyday groups weighted equally. The thre
 * ``everyday_min``: the lowest at which at most ``MAX_IN_EVERYDAY`` of the in-domain questions and
   ``MAX_OOS_EVERYDAY`` of the business ones that are not answered are labelled everyday chatter;
 * ``clarify_min``: the highest at which at most ``MAX_IN_ESCALATED`` of the in-domain questions are escalated
-  (as a question or as chatter).
+  (as a question or as chatter);
+* ``chatter_min``: the lowest at which at most ``MAX_OOS_EVERYDAY`` of the business questions that would be
+  escalated are labelled chatter instead (never put before a person).
 """
 from __future__ import annotations
 
@@ -217,6 +219,13 @@ def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = 
         if float((inn & ~answered & ~chatter & (scope < t)).sum()) <= escalated_allowed - float((inn & chatter).sum()):
             clarify_min = round(float(t), 2)
     clarified = ~answered & ~chatter & (scope >= clarify_min)
+    escalated = ~answered & ~chatter & ~clarified
+    chatter_min = everyday_min
+    for t in np.arange(0.05, everyday_min, 0.01):
+        if float((escalated & (G == "oos") & (everyday >= t)).sum()) <= MAX_OOS_EVERYDAY * totals.get("oos", 0):
+            chatter_min = round(float(t), 2)
+            break
+    chatter |= escalated & (everyday >= chatter_min)
     figures = {
         "in-domain first topic right": share(Y > 0, "in"),
         "in-domain answered": share(answered & (Y > 0), "in"),
@@ -228,9 +237,10 @@ def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = 
         "everyday labelled everyday": share(chatter, "everyday"),
         "everyday clarified": share(clarified, "everyday"),
         "business labelled everyday": share(chatter, "oos"),
+        "everyday escalated as a question": share(escalated & ~chatter, "everyday"),
     }
     figures = {k: round(v, 4) for k, v in figures.items()}
     figures["questions"] = dict(totals)
     return Gate(rank_w, rank_b, right_w, right_b, scope_w, scope_b, everyday_w, everyday_b,
-                answer_min=answer_min, clarify_min=clarify_min, everyday_min=everyday_min,
+                answer_min=answer_min, clarify_min=clarify_min, everyday_min=everyday_min, chatter_min=chatter_min,
                 signals=frozenset(signals), figures=figures)

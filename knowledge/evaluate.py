@@ -69,9 +69,11 @@ def score(results: list[tuple[dict, MatchResult]]) -> tuple[Counter, list[str]]:
                 misses.append(f"OOD answered as {topic} ({r.score:.2f}): {item['q']}")
             if str(item.get("style", "")).startswith("everyday"):
                 c["everyday"] += 1
-                if r.outcome != "answered" and r.kind == "question":
+                if r.outcome == "escalate" and r.kind == "question":
                     c["everyday_escalated"] += 1
-                    misses.append(f"everyday line {r.outcome} as a question: {item['q']}")
+                    misses.append(f"everyday line escalated as a question: {item['q']}")
+                elif r.outcome == "clarify":
+                    c["everyday_clarified"] += 1
             continue
         c["in"] += 1
         if r.outcome == "answered":
@@ -105,8 +107,8 @@ def report(name: str, c: Counter) -> str:
              f"{f['answered-correct']:.3f}  resolved {f['resolved']:.3f}  (clarify with the right topic first "
              f"{c['clarify_first'] / max(c['in'], 1):.3f})"]
     if c["ood"]:
-        extra = f"  everyday lines escalated as a question: {c['everyday_escalated']} of {c['everyday']}" \
-            if c["everyday"] else ""
+        extra = (f"  everyday lines escalated as a question: {c['everyday_escalated']} of {c['everyday']} "
+                 f"(clarified {c['everyday_clarified']})") if c["everyday"] else ""
         lines.append(f"{name}: out-of-scope {c['ood']}: answered {c['ood_answered'] / c['ood']:.3f}{extra}")
     return "\n".join(lines)
 
@@ -125,7 +127,8 @@ def by_style(items: list[dict], results: list[MatchResult]) -> list[str]:
                          f"{(c['ok'] + c['clarify_ok']) / c['in']:.3f}  wrong {c['answered'] - c['ok']}")
         else:
             lines.append(f"  {style:<12} n={c['ood']:<4} answered {c['ood_answered'] / c['ood']:.3f}"
-                         + (f"  escalated as a question {c['everyday_escalated']}" if c["everyday"] else ""))
+                         + (f"  escalated as a question {c['everyday_escalated']}  clarified {c['everyday_clarified']}"
+                            if c["everyday"] else ""))
     return lines
 
 

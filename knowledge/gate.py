@@ -11,8 +11,9 @@ code:
 * **scope** (the same features): the chance that the question is about the programme at all. Below
   ``clarify_min`` it is escalated instead of clarified.
 * **everyday** (``EVERYDAY_FEATURES`` of the question): the chance that it is everyday chatter (weather, food,
-  sports, health …) rather than business; such a question, when not answered or clarified, is labelled
-  ``chitchat`` and is never put before a person.
+  sports, health …) rather than business. At ``everyday_min`` a question that is not answered is labelled
+  ``chitchat`` (no clarify buttons); one that would be escalated needs only ``chatter_min``. Chatter is never
+  put before a person.
 
 The thresholds are chosen by the fit on calibration data only (leave-one-out paraphrases, the negatives of
 ``knowledge/negatives.yaml`` and chit-chat), never on an evaluation set.
@@ -95,6 +96,7 @@ class Gate:
     answer_min: float
     clarify_min: float
     everyday_min: float = 0.5
+    chatter_min: float = 0.5
     signals: frozenset[str] = SIGNALS  # the signals it was fitted with
     figures: dict = field(default_factory=dict, compare=False)  # calibration figures of the fit (information)
 
@@ -104,7 +106,7 @@ class Gate:
         return cls(np.zeros(len(RANK_FEATURES), np.float32), 0.0, np.zeros(len(DECISION_FEATURES), np.float32),
                    0.0, np.zeros(len(DECISION_FEATURES), np.float32), 0.0,
                    np.zeros(len(EVERYDAY_FEATURES), np.float32), 0.0, answer_min=1.01, clarify_min=0.0,
-                   everyday_min=1.01)
+                   everyday_min=1.01, chatter_min=1.01)
 
     def rank_logits(self, feats: np.ndarray) -> np.ndarray:
         return feats @ self.rank_weights + self.rank_bias
@@ -132,6 +134,7 @@ class Gate:
             "everyday": {"features": list(EVERYDAY_FEATURES), "weights": vec(self.everyday_weights),
                          "bias": round(self.everyday_bias, 4)},
             "answer_min": self.answer_min, "clarify_min": self.clarify_min, "everyday_min": self.everyday_min,
+            "chatter_min": self.chatter_min,
             "signals": sorted(self.signals), "figures": self.figures,
         }, ensure_ascii=False, indent=1) + "\n"
 
@@ -152,6 +155,7 @@ class Gate:
         everyday = model("everyday", EVERYDAY_FEATURES)
         return cls(*rank, *right, *scope, *everyday, answer_min=float(data["answer_min"]),
                    clarify_min=float(data["clarify_min"]), everyday_min=float(data.get("everyday_min", 0.5)),
+                   chatter_min=float(data.get("chatter_min", 0.5)),
                    signals=frozenset(data.get("signals", SIGNALS)), figures=data.get("figures", {}))
 
     def save(self, path: Path = GATE_FILE) -> None:

@@ -911,15 +911,20 @@ class Matcher:
         return cand, feats, units_found, topic_first, topic_lead
 
     # ------------------------------------------------------------------ decision
-    def _everyday_kind(self, question: str, a: Analysis | None, row: np.ndarray | None) -> bool:
+    def _everyday_kind(self, question: str, a: Analysis | None, row: np.ndarray | None, *,
+                       escalating: bool = False) -> bool:
+        """Is the message everyday chatter? Before clarifying, the everyday model must be sure
+        (``everyday_min``); a message that would be escalated needs less (``chatter_min``)."""
         if "everyday" not in self.signals or a is None:
             known = a.known if a is not None else 0.0
             return is_small_talk(question) and known < 0.5
-        return self.gate.everyday(everyday_row(a, row)) >= self.gate.everyday_min
+        p = self.gate.everyday(everyday_row(a, row))
+        return p >= (self.gate.chatter_min if escalating else self.gate.everyday_min)
 
     def _decide(self, a: Analysis | None, question: str, facts: CompanyFacts) -> MatchResult:
         if a is None:
-            kind = "chitchat" if self._everyday_kind(question, self._analyse_empty(question), None) else "question"
+            kind = "chitchat" if self._everyday_kind(question, self._analyse_empty(question), None,
+                                                     escalating=True) else "question"
             return MatchResult("escalate", kind, None, [], 0.0, facts=facts, question=question)
         gate = self.gate
         logit = gate.rank_logits(a.feats)
@@ -947,6 +952,8 @@ class Matcher:
             return MatchResult("escalate", "chitchat", None, [], right, **common)
         if scope >= gate.clarify_min:
             return MatchResult("clarify", "question", None, candidates, right, **common)
+        if self._everyday_kind(question, a, row, escalating=True):  # out of scope: chatter is not for a person
+            return MatchResult("escalate", "chitchat", None, [], right, **common)
         return MatchResult("escalate", "question", None, candidates, right, **common)
 
     def _analyse_empty(self, question: str) -> Analysis:

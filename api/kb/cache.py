@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +50,13 @@ class MatcherCache:
         if changed_within(self.check_interval, now=now):  # this process changed the KB just now
             return False
         return now - self._checked_at < self.check_interval
+
+    async def current(self, open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> Matcher:
+        """The current matcher; a session is opened (``open_session``) only when the version is due a check."""
+        if self._fresh_enough(time.monotonic()):
+            return self._matcher  # type: ignore[return-value]
+        async with open_session() as session:
+            return await self.get(session)
 
     async def get(self, session: AsyncSession) -> Matcher:
         """The current matcher, rebuilt first when the KB changed (read through ``session``)."""

@@ -7,10 +7,11 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.exceptions import HTTPException
 
-from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
+from api.auth.deps import AdminPrincipal, CallerPrincipal, ServicePrincipal, SessionDep
+from api.db import SessionOpenerDep
 from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import asklog
 from api.kb import entries as kb_entries
@@ -47,7 +48,7 @@ def _candidates(result) -> list[CandidateOut]:
 
 
 @public.post("/api/v1/ask", response_model=AskOut)
-async def ask(body: AskIn, request: Request, session: SessionDep, principal: CurrentPrincipal) -> AskOut:
+async def ask(body: AskIn, request: Request, open_session: SessionOpenerDep, principal: CallerPrincipal) -> Response:
     """Answer a company owner's question from the knowledge base.
 
     * ``answered``: ``answer`` holds the entry; ``clarify``: ``candidates`` (top 3) to offer as buttons;
@@ -86,11 +87,9 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     key = request.headers.get("idempotency-key") if principal.is_service else None
     if key is not None and not (0 < len(key) <= 100):
         raise Unprocessable("Idempotency-Key는 1~100자여야 합니다.", code="invalid_idempotency_key")
-    matcher = await get_cache(request.app).get(session)
-    # Everything /ask writes goes through the ask-log writer, on connections of its own. End the request's
-    # transaction (only reads so far: the caller, the KB stamp) so that it holds no pooled connection, nor on
-    # SQLite the write lock, while it waits for the writer.
-    await session.commit()
+    # No session of its own: the caller needs none (the service token), the KB version is checked every few
+    # seconds, and everything /ask writes goes through the ask-log writer on connections of its own.
+    matcher = await get_cache(request.app).current(open_session)
     today = kb_entries.kst_today()
     context = Context(entry_id=body.context_entry_id) if body.context_entry_id else None
     result = matcher.cached(text, today=today, context=context)
@@ -100,10 +99,12 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     channel = "bot" if principal.is_service else ("staff" if principal.is_staff else "web")
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
-    return AskOut(outcome=result.outcome, kind=result.kind,
-                  answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
-                  candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id,
-                  in_scope=result.in_scope, followup=result.followup, facts=FactsOut(**result.facts.as_dict()))
+    out = AskOut(outcome=result.outcome, kind=result.kind,
+                 answer=AnswerOut.of(result.entry) if result.outcome == "answered" and result.entry else None,
+                 candidates=_candidates(result), score=round(float(result.score), 4), ask_log_id=ask_log_id,
+                 in_scope=result.in_scope, followup=result.followup, facts=FactsOut(**result.facts.as_dict()))
+    # Serialised here, once: returned as a model, FastAPI would validate it against response_model again.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)

@@ -40,10 +40,10 @@ class _FixedMatcher:
     def __init__(self, result):
         self.result = result
 
-    def cached(self, text, *, today=None):
+    def cached(self, text, *, today=None, context=None):
         return None
 
-    def match(self, text, *, today=None):
+    def match(self, text, *, today=None, context=None):
         return self.result
 
 
@@ -51,7 +51,7 @@ class _FixedCache:
     def __init__(self, matcher):
         self.matcher = matcher
 
-    async def get(self, session):
+    async def current(self, open_session):
         return self.matcher
 
 
