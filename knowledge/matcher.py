@@ -87,6 +87,9 @@ FUZZ_DOCS = 4  # questions per candidate entry compared by fuzzy ratio
 # A follow-up whose own words lean this far to the programme's neighbours (the "neighbour" feature) is another
 # subject ("정책자금 대출 한도는요?"), not a question about the previous answer.
 FOLLOWUP_NEIGHBOUR_MAX = 0.6
+# A follow-up is about an aspect of the previous topic when one of that topic's entries knows at least this share
+# of its words ("공휴일은요?" after the hours); otherwise it is about something else ("그럼 한도는요?" after the ratio).
+FOLLOWUP_ASPECT_COVER = 0.5
 
 # Unknown words (in no KB text) weigh like the rarest known word: they are what
 # out-of-scope business questions are made of (수출바우처, 고용유지지원금).
@@ -600,6 +603,7 @@ class Matcher:
         self.topics = sorted({e.topic for e in self.entries})
         topic_index = {t: i for i, t in enumerate(self.topics)}
         self._entry_topic = np.array([topic_index[e.topic] for e in self.entries], np.int32)
+        self._topic_rows = {t: np.flatnonzero(self._entry_topic == i).astype(np.int64) for i, t in enumerate(self.topics)}
         e_ent, e_term, e_tf = entry_pairs(et_ent, et_ids, max(nv, 1))
         del et_ent, et_ids
         self._post = _Postings(e_ent, e_term, e_tf, ne, nv)
@@ -807,10 +811,21 @@ class Matcher:
 
     def _follow(self, plain: MatchResult, question: str, facts: CompanyFacts, context: Context,
                 today: dt.date) -> MatchResult:
-        """The result for a message that follows ``context``: the message alone when it stands alone (or is
-        chatter), else the message read with the previous entry's words."""
+        """The result for a message that follows ``context`` (``followup``: "followed" when it is read as being
+        about the previous topic, "changed" when it is about something else).
+
+        * A message that stands alone keeps its own reading.
+        * Chatter and another programme's words ("정책자금 대출 한도는요?") are a change of subject.
+        * An ellipsis about something the previous topic does not cover ("그럼 한도는요?" after the support ratio,
+          "소공인도요?" after the limits) keeps its own reading; in a conversation one decisive word is enough to
+          answer it.
+        * An ellipsis about an aspect of the previous topic ("몇 억까지 받아요?" after robots, "공휴일은요?" after the
+          hours) is read together with the previous entry's words.
+        """
         entry = self._context_entry(context)
-        topic = entry.topic if entry is not None else context.topic
+        if entry is None:  # an unknown (or no longer published) entry: no context
+            return plain
+        topic = entry.topic
 
         def changed(result: MatchResult) -> MatchResult:
             best = result.entry.topic if result.entry else (result.candidates[0].topic if result.candidates else None)
@@ -822,19 +837,31 @@ class Matcher:
         if expanded is None:  # a message that stands alone
             return changed(plain) if plain.kind == "question" else _replace(plain, followup="changed")
         if plain.outcome == "answered" and plain.entry.topic == topic:
-            return plain
-        if plain.outcome == "answered":  # another topic, unless the message reads better as an aspect of the context
-            read = self._decide(self._analyse(expanded, today), expanded, facts)  # "몇 억까지 받아요?" after robots
-            if read.outcome == "answered" and read.entry.topic == topic and read.score > plain.score:
-                return _replace(read, followup="followed")
-            return changed(plain)
+            return _replace(plain, followup="followed")
         short = len(compact(question, cleaned=True)) <= FOLLOWUP_MAX_CHARS
-        if plain.kind == "chitchat" and not short:  # "그건 그렇고 오늘 점심 뭐 먹지": a change of subject
+        if plain.kind == "chitchat" and not short:  # "그건 그렇고 오늘 점심 뭐 먹지"
             return _replace(plain, followup="changed")
         if plain.kind == "question" and plain.signals.get("neighbour", 0.0) >= FOLLOWUP_NEIGHBOUR_MAX:
-            return _replace(plain, followup="changed")  # "정책자금 대출 한도는요?": another programme's words
+            return _replace(plain, followup="changed")
+        if self._topic_cover(topic, question) < FOLLOWUP_ASPECT_COVER:
+            if plain.outcome == "clarify" and plain.score >= self.gate.answer_min and plain.candidates:
+                return _replace(plain, outcome="answered", entry=self.get(plain.candidates[0].entry_id),
+                                followup="changed")  # held back only by its single word
+            return changed(plain)
         read = self._decide(self._analyse(expanded, today), expanded, facts)
+        if plain.outcome == "answered" and not (read.outcome == "answered" and read.entry.topic == topic
+                                                and read.score > plain.score):
+            return changed(plain)
         return _replace(read, followup="followed")
+
+    def _topic_cover(self, topic: str, question: str) -> float:
+        """The largest share of ``question``'s weight that one entry of ``topic`` knows."""
+        rows = self._topic_rows.get(topic)
+        if rows is None:
+            return 0.0
+        q = self._query(question)
+        (cover, *_) = self._entry_terms.overlap(rows, q.term_ids)
+        return float(cover.max()) / max(q.weight, 1e-9) if len(cover) else 0.0
 
     # ------------------------------------------------------------------ features
     def _features(self, q: _Query, today: dt.date):
