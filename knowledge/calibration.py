@@ -16,7 +16,8 @@ negative is asked against a matcher built without it (5 folds, ``negative_folds`
 The models are logistic regressions:
 
 * rank, on candidate features; label: the candidate is the held-out paraphrase's concept;
-* right, on the best candidate's decision features; label: in-domain and its topic is right;
+* right, on the best candidate's decision features and their pairwise products; label: in-domain and its topic
+  is right;
 * scope, on the same; label: in-domain;
 * everyday, on question features; label: everyday (against in-domain and business);
 
@@ -40,7 +41,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .gate import SIGNALS, Gate, sigmoid
+from .gate import SIGNALS, Gate, quadratic, sigmoid
 from .loader import Entry
 from .matcher import ANSWER_MIN_UNITS, Analysis, Matcher, decision_row, everyday_row
 
@@ -181,7 +182,7 @@ def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = 
         everyday_rows.append(everyday_row(s.analysis, row))
         right_y.append(1.0 if s.group == "in" and s.analysis.topics[top] == s.topic else 0.0)
         tops.append(top)
-    R, E, Y = np.vstack(rows), np.vstack(everyday_rows), np.array(right_y)
+    R, E, Y = quadratic(np.vstack(rows)), np.vstack(everyday_rows), np.array(right_y)
     G = np.array([s.group for s in samples])
     weights = _group_weights(G)
     right_w, right_b = fit_logistic(R, Y, weights)

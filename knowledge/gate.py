@@ -6,10 +6,10 @@ code:
 
 * **rank** (``RANK_FEATURES`` of each candidate entry): how well an entry fits the question; the candidates are
   ordered by it.
-* **right** (``DECISION_FEATURES`` of the best candidate): the chance that its topic is the question's. The
-  question is answered when it reaches ``answer_min``.
-* **scope** (the same features): the chance that the question is about the programme at all. Below
-  ``clarify_min`` it is escalated instead of clarified.
+* **right** (``DECISION_FEATURES`` of the best candidate, with their pairwise products: ``quadratic``): the
+  chance that its topic is the question's. The question is answered when it reaches ``answer_min``.
+* **scope** (the same): the chance that the question is about the programme at all. Below ``clarify_min`` it is
+  escalated instead of clarified.
 * **everyday** (``EVERYDAY_FEATURES`` of the question): the chance that it is everyday chatter (weather, food,
   sports, health …) rather than business. At ``everyday_min`` a question that is not answered is labelled
   ``chitchat`` (no clarify buttons); one that would be escalated needs only ``chatter_min``. Chatter is never
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["GATE_FILE", "RANK_FEATURES", "DECISION_FEATURES", "EVERYDAY_FEATURES", "SIGNALS", "Gate",
-           "load_gate", "sigmoid"]
+           "load_gate", "quadratic", "sigmoid"]
 
 GATE_FILE = Path(__file__).resolve().parent / "gate.json"
 
@@ -83,6 +83,20 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+_PAIRS = np.triu_indices(len(DECISION_FEATURES))
+QUADRATIC_SIZE = len(DECISION_FEATURES) + len(_PAIRS[0])
+
+
+def quadratic(rows: np.ndarray) -> np.ndarray:
+    """Decision rows (one, or one per line) with their pairwise products appended: the right and scope models'
+    inputs. The products let a linear model say "the topics agree *and* the margin is wide"."""
+    rows = np.asarray(rows, np.float32)
+    flat = rows.reshape(-1, rows.shape[-1])
+    products = (flat[:, :, None] * flat[:, None, :])[:, _PAIRS[0], _PAIRS[1]]
+    out = np.concatenate([flat, products], axis=1)
+    return out[0] if rows.ndim == 1 else out
+
+
 @dataclass(frozen=True)
 class Gate:
     rank_weights: np.ndarray
@@ -103,8 +117,8 @@ class Gate:
     @classmethod
     def untrained(cls) -> "Gate":
         """A gate that never answers (all weights 0): what the fit builds its matchers with."""
-        return cls(np.zeros(len(RANK_FEATURES), np.float32), 0.0, np.zeros(len(DECISION_FEATURES), np.float32),
-                   0.0, np.zeros(len(DECISION_FEATURES), np.float32), 0.0,
+        return cls(np.zeros(len(RANK_FEATURES), np.float32), 0.0, np.zeros(QUADRATIC_SIZE, np.float32),
+                   0.0, np.zeros(QUADRATIC_SIZE, np.float32), 0.0,
                    np.zeros(len(EVERYDAY_FEATURES), np.float32), 0.0, answer_min=1.01, clarify_min=0.0,
                    everyday_min=1.01, chatter_min=1.01)
 
@@ -112,10 +126,12 @@ class Gate:
         return feats @ self.rank_weights + self.rank_bias
 
     def right(self, row: np.ndarray) -> float:
-        return float(sigmoid(float(row @ self.right_weights) + self.right_bias))
+        """Chance that the best candidate's topic is right, from its decision row."""
+        return float(sigmoid(float(quadratic(row) @ self.right_weights) + self.right_bias))
 
     def scope(self, row: np.ndarray) -> float:
-        return float(sigmoid(float(row @ self.scope_weights) + self.scope_bias))
+        """Chance that the question is about the programme, from the best candidate's decision row."""
+        return float(sigmoid(float(quadratic(row) @ self.scope_weights) + self.scope_bias))
 
     def everyday(self, row: np.ndarray) -> float:
         return float(sigmoid(float(row @ self.everyday_weights) + self.everyday_bias))
@@ -127,10 +143,10 @@ class Gate:
         return json.dumps({
             "rank": {"features": list(RANK_FEATURES), "weights": vec(self.rank_weights),
                      "bias": round(self.rank_bias, 4)},
-            "right": {"features": list(DECISION_FEATURES), "weights": vec(self.right_weights),
-                      "bias": round(self.right_bias, 4)},
-            "scope": {"features": list(DECISION_FEATURES), "weights": vec(self.scope_weights),
-                      "bias": round(self.scope_bias, 4)},
+            "right": {"features": list(DECISION_FEATURES), "quadratic": True,
+                      "weights": vec(self.right_weights), "bias": round(self.right_bias, 4)},
+            "scope": {"features": list(DECISION_FEATURES), "quadratic": True,
+                      "weights": vec(self.scope_weights), "bias": round(self.scope_bias, 4)},
             "everyday": {"features": list(EVERYDAY_FEATURES), "weights": vec(self.everyday_weights),
                          "bias": round(self.everyday_bias, 4)},
             "answer_min": self.answer_min, "clarify_min": self.clarify_min, "everyday_min": self.everyday_min,
@@ -142,17 +158,18 @@ class Gate:
     def from_json(cls, text: str) -> "Gate":
         data = json.loads(text)
 
-        def model(name: str, features: tuple[str, ...]) -> tuple[np.ndarray, float]:
+        def model(name: str, features: tuple[str, ...], size: int) -> tuple[np.ndarray, float]:
             part = data[name]
-            if tuple(part["features"]) != features:
+            weights = np.asarray(part["weights"], np.float32)
+            if tuple(part["features"]) != features or len(weights) != size:
                 raise ValueError(f"gate.json: the {name} model was fitted on other features; refit with "
                                  "python -m knowledge.evaluate --fit")
-            return np.asarray(part["weights"], np.float32), float(part["bias"])
+            return weights, float(part["bias"])
 
-        rank = model("rank", RANK_FEATURES)
-        right = model("right", DECISION_FEATURES)
-        scope = model("scope", DECISION_FEATURES)
-        everyday = model("everyday", EVERYDAY_FEATURES)
+        rank = model("rank", RANK_FEATURES, len(RANK_FEATURES))
+        right = model("right", DECISION_FEATURES, QUADRATIC_SIZE)
+        scope = model("scope", DECISION_FEATURES, QUADRATIC_SIZE)
+        everyday = model("everyday", EVERYDAY_FEATURES, len(EVERYDAY_FEATURES))
         return cls(*rank, *right, *scope, *everyday, answer_min=float(data["answer_min"]),
                    clarify_min=float(data["clarify_min"]), everyday_min=float(data.get("everyday_min", 0.5)),
                    chatter_min=float(data.get("chatter_min", 0.5)),

@@ -119,7 +119,7 @@ def test_the_shipped_gate_matches_the_code_and_round_trips(tmp_path):
     np.testing.assert_allclose(again.right_weights, gate.right_weights, atol=1e-4)
 
     data = json.loads(GATE_FILE.read_text(encoding="utf-8"))
-    data["right"]["features"] = data["right"]["features"][:-1]
+    data["right"]["weights"] = data["right"]["weights"][:-1]
     copy.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(ValueError, match="refit"):
         load_gate(copy)
