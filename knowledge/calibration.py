@@ -13,9 +13,10 @@ question (``shared/eval/*``, ``knowledge/eval/*``) is used:
 The negatives also feed the matcher's word models (everyday talk, the programme's neighbours), so each
 negative is asked against a matcher built without it (5 folds, ``negative_folds``).
 
-The models are logistic regressions:
+The models:
 
-* rank, on candidate features; label: the candidate is the held-out paraphrase's concept;
+* rank, a conditional logit (softmax over each question's candidates) on candidate features; the right
+  candidate is the held-out paraphrase's concept;
 * right, on the best candidate's decision features and their pairwise products; label: in-domain and its topic
   is right;
 * scope, on the same; label: in-domain;
@@ -157,6 +158,34 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-3,
     return beta[:-1].astype(np.float32), float(beta[-1])
 
 
+def fit_conditional_logit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float = 1e-3,
+                          iters: int = 50) -> np.ndarray:
+    """Weights of a conditional logit (a softmax over each group's rows; ``y`` marks the right rows) by Newton's
+    method: the ranking model, fitted for what it is used for, putting the right candidate first."""
+    X = X.astype(np.float64)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    positives = np.bincount(groups, weights=y, minlength=n_groups)
+    keep = positives[groups] > 0  # a question whose right entry is not among its candidates teaches nothing
+    X, y, groups = X[keep], y[keep], groups[keep]
+    y = y / positives[groups]
+    used = int((positives > 0).sum())
+    w = np.zeros(X.shape[1])
+    for _ in range(iters):
+        logit = X @ w
+        logit -= np.bincount(groups, weights=logit, minlength=n_groups)[groups] / np.maximum(
+            np.bincount(groups, minlength=n_groups)[groups], 1)
+        e = np.exp(np.clip(logit, -50, 50))
+        p = e / np.bincount(groups, weights=e, minlength=n_groups)[groups]
+        gradient = X.T @ (p - y) / used + l2 * w
+        mean = np.stack([np.bincount(groups, weights=p * X[:, k], minlength=n_groups) for k in range(X.shape[1])], 1)
+        hessian = ((X * p[:, None]).T @ X - mean.T @ mean) / used + l2 * np.eye(X.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w.astype(np.float32)
+
+
 def _group_weights(groups: np.ndarray, which: Sequence[str] = GROUPS) -> np.ndarray:
     w = np.zeros(len(groups))
     for g in which:
@@ -172,7 +201,11 @@ def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = 
     ins = [s for s in samples if s.group == "in"]
     X = np.vstack([s.analysis.feats for s in ins])
     y = np.concatenate([[1.0 if c == s.concept else 0.0 for c in s.analysis.concepts] for s in ins])
-    rank_w, rank_b = fit_logistic(X, y, np.ones(len(y)))
+    groups = np.concatenate([np.full(len(s.analysis.concepts), i) for i, s in enumerate(ins)])
+    rank_w = fit_conditional_logit(X, y, groups)
+    # The bias does not change the order; it sets the candidates' shown scores: a candidate at the mean of the
+    # right ones comes out at 0.5.
+    rank_b = -float((X[y > 0] @ rank_w).mean())
 
     rows, everyday_rows, right_y, tops = [], [], [], []
     for s in samples:
