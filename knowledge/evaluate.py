@@ -19,6 +19,8 @@ usage: python -m knowledge.evaluate [QUESTIONS.jsonl ...] [--chitchat FILE] [--f
                    knowledge/gate.json), then score with it
   --ablate SIGNAL  for each SIGNAL (knowledge.gate.SIGNALS; "none" for the full matcher) refit the gate
                    without it (in memory, uses --chitchat) and score every set: what the signal adds
+  --negatives FILE calibration negatives instead of knowledge/negatives.yaml (for ablations: fewer negatives)
+  --entries DIR    another knowledge base (for ablations: the entries before new paraphrases)
 
 Metrics: precision = answered right / answered; answered-correct = answered right / in-domain;
 resolved = (answered right or right topic among the first 3 clarify candidates) / in-domain;
@@ -181,7 +183,7 @@ def chitchat_counts(matcher: Matcher, path: Path, today: dt.date | None) -> tupl
 
 
 def collect_samples(entries: list[Entry], synonyms, chitchat: Path | None, today: dt.date | None,
-                    signals=SIGNALS):
+                    signals=SIGNALS, negatives_file: Path | None = None):
     """Calibration samples (see knowledge.calibration) and the questions asked per group."""
     samples, totals = [], Counter()
     untrained = Gate.untrained()
@@ -192,7 +194,7 @@ def collect_samples(entries: list[Entry], synonyms, chitchat: Path | None, today
         if s is not None:
             samples.append(s)
 
-    negatives = load_negatives()
+    negatives = load_negatives(negatives_file)
     for kept, asked in calibration.loo_folds(entries):
         m = Matcher(kept, synonyms, negatives=negatives, gate=untrained, signals=signals)
         texts = [p for p, _ in asked]
@@ -266,7 +268,7 @@ def evaluate_all(matcher: Matcher, entries: list[Entry], synonyms, a, *, quiet: 
 
 def _fit(entries, synonyms, a, signals) -> Gate:
     t0 = time.perf_counter()
-    samples, totals = collect_samples(entries, synonyms, a.chitchat, a.today, signals)
+    samples, totals = collect_samples(entries, synonyms, a.chitchat, a.today, signals, a.negatives)
     gate = calibration.fit(samples, totals, signals)
     print(f"fitted on {dict(totals)} in {time.perf_counter() - t0:.0f} s: answer >= {gate.answer_min}, "
           f"clarify >= {gate.clarify_min}, everyday >= {gate.everyday_min}; calibration {gate.figures}",
@@ -279,7 +281,7 @@ def ablate(entries, synonyms, a) -> None:
     for name in a.ablate:
         signals = SIGNALS if name == "none" else SIGNALS - {name}
         gate = _fit(entries, synonyms, a, signals)
-        matcher = Matcher(entries, synonyms, gate=gate, signals=signals)
+        matcher = Matcher(entries, synonyms, gate=gate, signals=signals, negatives=load_negatives(a.negatives))
         rows.append((name, evaluate_all(matcher, entries, synonyms, a, quiet=True)))
     print("signal switched off | set | figures")
     for name, result in rows:
@@ -302,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fit", action="store_true", help="fit the gate and write it to --gate")
     p.add_argument("--gate", type=Path, default=GATE_FILE, help="the gate file to write (--fit) or read")
     p.add_argument("--ablate", nargs="+", choices=sorted(SIGNALS | {"none"}), default=None)
+    p.add_argument("--negatives", type=Path, default=None,
+                   help="calibration negatives (default knowledge/negatives.yaml): --fit and --ablate fit with them "
+                        "and the matcher's word models use them")
     a = p.parse_args(argv)
 
     entries = load_entries(a.entries)
@@ -316,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         gate = Gate.from_json(a.gate.read_text(encoding="utf-8"))
     t0 = time.perf_counter()
-    matcher = Matcher(entries, synonyms, gate=gate)
+    matcher = Matcher(entries, synonyms, gate=gate, negatives=load_negatives(a.negatives))
     print(f"{len(entries)} entries, {len({e.topic for e in entries})} topics, "
           f"{len(synonyms)} synonym groups; index built in {time.perf_counter() - t0:.2f} s")
     evaluate_all(matcher, entries, synonyms, a)

@@ -73,6 +73,7 @@ EVERYDAY_FEATURES = ("everyday", "neighbour", "known", "query_domain", "business
 SIGNALS = frozenset({
     "narrative",  # split the company's introduction off before matching (knowledge.narrative)
     "topics",     # the topic-level ranking (topic_score, topic_agree, topic_lead) and topic_share
+    "knn",        # the vote of the most similar KB texts for each candidate's topic (knn_topic)
     "everyday",   # the everyday-vs-business word model (else: only chitchat.is_small_talk)
     "neighbours", # the word model of the programme's neighbours (knowledge/negatives.yaml's business questions)
     "followup",   # read a short follow-up with the previous answer's topic as context

@@ -393,7 +393,7 @@ def decision_row(a: Analysis, logit: np.ndarray) -> tuple[np.ndarray, np.ndarray
         a.domain,
         float(a.topic_first is not None and a.topic_first == a.topics[top]),
         a.topic_lead,
-        share,
+        share if a.topic_first is not None else 0.0,
         a.everyday,
         a.neighbour,
     ]]).astype(np.float32)
@@ -931,7 +931,7 @@ class Matcher:
         nearest = np.argpartition(-similarity, KNN_DOCS - 1)[:KNN_DOCS] if len(docs) > KNN_DOCS else np.arange(len(docs))
         cand_topic = self._entry_topic[cand]
         votes = np.bincount(cand_topic[owner[nearest]], weights=similarity[nearest], minlength=len(self.topics))
-        knn = votes[cand_topic] / max(float(votes.sum()), 1e-9)
+        knn = votes[cand_topic] / max(float(votes.sum()), 1e-9) if "knn" in self.signals else np.zeros(n)
         feats = np.stack([bm_t[cand], bm_g[cand], relative, best_q[0], best_q[1],
                           cover / max(q.weight, 1e-9), best_q[2], best_q[3], best_q[4],
                           domain / max(q.weight, 1e-9), best_q[5], topic_score, knn], axis=1).astype(np.float32)
