@@ -365,6 +365,7 @@ class Analysis:
     units_found: np.ndarray  # distinct query units found in each candidate
     topics: list[str]  # each candidate's topic
     concepts: np.ndarray  # each candidate's concept (the index of its current entry)
+    shown: np.ndarray  # the entry each candidate is shown and answered as: its concept's current one if live
     n_units: int
     known: float
     domain: float
@@ -745,8 +746,10 @@ class Matcher:
         cand, feats, units_found, topic_first, topic_lead = self._features(q, today)
         if len(cand) == 0:
             return None
+        concepts = self._concept[cand]
+        shown = np.where(self._alive(today)[concepts], concepts, cand)
         return Analysis(question, cand, feats, units_found, [self.entries[c].topic for c in cand],
-                        self._concept[cand], q.n_units, q.known_share, q.domain_weight / max(q.weight, 1e-9),
+                        concepts, shown, q.n_units, q.known_share, q.domain_weight / max(q.weight, 1e-9),
                         q.everyday, q.neighbour, 0.0 if is_small_talk(question) else 1.0, topic_first, topic_lead)
 
     def cached(self, text: str, *, today: dt.date | None = None, context: Context | None = None) -> MatchResult | None:
@@ -967,13 +970,13 @@ class Matcher:
             if concept in seen:
                 continue
             seen.add(concept)
-            shown = self.entries[concept]
+            shown = self.entries[int(a.shown[j])]
             candidates.append(Candidate(shown.id, shown.topic, shown.title, round(float(prob[j]), 4)))
             if len(candidates) == CANDIDATES:
                 break
         common = dict(signals=signals, facts=facts, in_scope=round(scope, 4), question=question)
         if right >= gate.answer_min and a.units_found[top] >= ANSWER_MIN_UNITS:
-            return MatchResult("answered", "question", self.entries[int(a.concepts[top])], candidates, right,
+            return MatchResult("answered", "question", self.entries[int(a.shown[top])], candidates, right,
                                **common)
         if self._everyday_kind(question, a, row):
             return MatchResult("escalate", "chitchat", None, [], right, **common)
@@ -987,7 +990,7 @@ class Matcher:
         """The query-level values of a question that reached no candidate (for the everyday decision)."""
         q = self._query(question)
         return Analysis(question, np.zeros(0, np.int64), np.zeros((0, len(RANK_FEATURES)), np.float32),
-                        np.zeros(0), [], np.zeros(0, np.int32), q.n_units, q.known_share,
+                        np.zeros(0), [], np.zeros(0, np.int32), np.zeros(0, np.int32), q.n_units, q.known_share,
                         q.domain_weight / max(q.weight, 1e-9), q.everyday, q.neighbour,
                         0.0 if is_small_talk(question) else 1.0, None, 0.0)
 

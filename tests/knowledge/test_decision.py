@@ -73,6 +73,16 @@ def test_a_concept_is_one_candidate_answered_with_its_current_entry(matcher):
     assert matcher.current("no-such-entry") is None and matcher.concept_of("no-such-entry") is None
 
 
+def test_a_history_entry_stands_in_when_the_current_one_is_not_live():
+    """Before the current entry is valid, its concept is shown and answered as the live history entry."""
+    current = dataclasses.replace(ENTRIES[0], valid_from=dt.date(2026, 1, 1))
+    m = Matcher([current, *ENTRIES[1:]])
+    result = m.match("2023년 지원 한도 얼마였어요?", today=dt.date(2025, 6, 1))
+    assert result.candidates[0].entry_id == "limits-2023"
+    assert "limits" not in [c.entry_id for c in result.candidates]
+    assert result.entry is None or result.entry.id == "limits-2023"
+
+
 def test_entries_of_one_concept_do_not_compete_for_the_margin(matcher):
     """The margin is taken against the best candidate of another concept: two years of the same answer are
     agreement, not ambiguity."""
@@ -90,7 +100,7 @@ def test_entries_of_one_concept_do_not_compete_for_the_margin(matcher):
 def _analysis(topics, concepts, topic_first, feats=None) -> Analysis:
     n = len(topics)
     return Analysis("질문", np.arange(n), feats if feats is not None else np.zeros((n, len(RANK_FEATURES)), np.float32),
-                    np.full(n, 3.0), list(topics), np.array(concepts), n_units=4, known=1.0, domain=0.8, everyday=0.2,
+                    np.full(n, 3.0), list(topics), np.array(concepts), np.array(concepts), n_units=4, known=1.0, domain=0.8, everyday=0.2,
                     neighbour=0.3, business_word=1.0, topic_first=topic_first, topic_lead=0.4)
 
 
