@@ -7,7 +7,8 @@ deployment picks up a change made in any other within a few seconds. A change ma
 so the process that saved an entry serves it as soon as the change is committed.
 
 The rebuild runs off the event loop (``asyncio.to_thread``); while it runs, other requests keep using
-the previous matcher. ``warm_up`` builds it at startup so the first question is fast.
+the previous matcher. ``warm_up`` builds it at startup so the first question is fast. ``current(open_session)``
+is ``get`` for a caller without a session of its own (``/ask``): it opens one only when the stamp is due a check.
 """
 
 from __future__ import annotations
