@@ -62,7 +62,7 @@ from . import morph
 from .background import Background, load_background
 from .chitchat import is_small_talk, small_talk_kind, strip_courtesy
 from .followup import FOLLOWUP_MAX_CHARS, context_words, is_followup
-from .gate import DECISION_FEATURES, EVERYDAY_FEATURES, RANK_FEATURES, SIGNALS, Gate, load_gate
+from .gate import DECISION_FEATURES, RANK_FEATURES, SIGNALS, Gate, load_gate
 from .loader import Entry
 from .narrative import CompanyFacts, Narrative, split_narrative
 from .negatives import load_negatives
