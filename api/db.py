@@ -6,7 +6,8 @@ One engine per process is owned by the application lifespan (``api.app``). Servi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timezone
 from weakref import WeakKeyDictionary
 
@@ -232,3 +233,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_session_opener(request: Request) -> Callable[[], AbstractAsyncContextManager[AsyncSession]]:
+    """For a hot endpoint that needs the database only now and then (``/ask`` checks the knowledge base's version
+    every few seconds): a way to open a read session when it does, instead of one per request. Tests override it
+    (as they override ``get_session``) to read inside their transaction."""
+    return request.app.state.sessionmaker
+
+
+SessionOpenerDep = Annotated[Callable[[], AbstractAsyncContextManager[AsyncSession]], Depends(get_session_opener)]

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "eval"
 SERVICE_TOKEN = "bench-service-token-0123456789"
 SECRET_KEY = "bench-secret-key-0123456789abcdef"
-PG_DB = "hl_bench_api"
+PG_DB = "hl_bench_api"  # --pg-db changes it (two copies of the benchmark on one server)
 LOAD_BEFORE = "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
@@ -371,6 +371,7 @@ def print_table(results: list[PhaseResult], rss: dict[int, list[float]], databas
 
 
 def main() -> int:
+    global PG_DB
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=32)
@@ -378,7 +379,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-                        help=f"server for --database postgres (a database {PG_DB} is created and dropped there)")
+                        help="server for --database postgres (a database --pg-db is created and dropped there)")
+    parser.add_argument("--pg-db", default="hl_bench_api", help="the name of that database")
     parser.add_argument("--endpoints", nargs="+", default=["healthz", "ask", "ask-repeated"],
                         choices=["healthz", "ask", "ask-repeated"])
     parser.add_argument("--keep-logs", action="store_true", help="keep the server logs (printed path)")
@@ -387,6 +389,7 @@ def main() -> int:
                         help="record a py-spy profile (speedscope JSON, --gil) of the serving processes during each "
                              "measured phase into DIR (pip install py-spy)")
     args = parser.parse_args()
+    PG_DB = args.pg_db
 
     sys.path.insert(0, str(ROOT))
     workdir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))

@@ -1,6 +1,11 @@
-"""Matcher latency and memory on the real KB grown to 1k and 50k entries.
+"""Matcher CPU per distinct question on the real KB, and latency and memory on the KB grown to 1k and 50k entries.
 
-usage: python benchmarks/matcher_bench.py [--sizes 1000 50000] [--queries N]
+usage: python benchmarks/matcher_bench.py [--sizes 1000 50000] [--queries N] [--repeat R]
+
+First table (the real KB, issue 15's question mix): every labelled dev question behind a random opener
+"<region> <industry> 공장인데요, " as owners write (each text distinct, the morpheme and result caches cleared:
+Kiwi and every signal run each time), and the follow-up turns of knowledge/eval/followups_dev.jsonl matched
+with their context. CPU is time.process_time per question on one core (target <= 1.0 ms for the openers).
 
 Synthetic entries are variations of the real ones (knowledge/entries): each copy keeps its
 topic, gets a reworded title and paraphrases (a region, an industry, a year, a word of
@@ -27,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge import Entry, Matcher, load_entries, load_synonyms, matchable  # noqa: E402
+from knowledge import Context, Entry, Matcher, load_entries, load_synonyms, matchable  # noqa: E402
 from knowledge import morph  # noqa: E402
 
 REGIONS = ("서울", "부산", "대구", "인천", "광주", "대전", "울산", "세종", "경기", "강원", "충북", "충남",
@@ -84,6 +89,84 @@ def queries(limit: int) -> list[str]:
     return qs[:limit]
 
 
+def opener_questions(repeat: int, seed: int = 15) -> list[str]:
+    """Dev questions behind a random "<region> <industry> 공장인데요, " (as benchmarks/api_load.py sends them)."""
+    rng = random.Random(seed)
+    dev = [json.loads(line)["q"] for line in (SHARED / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+           if line.strip()]
+    return [f"{rng.choice(REGIONS)} {rng.choice(INDUSTRIES)} 공장인데요, {q}" for _ in range(repeat) for q in dev]
+
+
+def followup_turns() -> list[tuple[str, str]]:
+    """(previous turn, follow-up) of the development follow-up set."""
+    path = ROOT / "knowledge" / "eval" / "followups_dev.jsonl"
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            turns = [t["q"] for t in json.loads(line)["turns"]]
+            out += list(zip(turns, turns[1:]))
+    return out
+
+
+def cpu_per_question(matcher: Matcher, texts: list[str], contexts: list | None = None) -> tuple[float, list[float]]:
+    """Mean CPU ms per question (caches cleared before each) and the wall-clock ms of each."""
+    contexts = contexts or [None] * len(texts)
+    for text, context in list(zip(texts, contexts))[:20]:  # warm-up
+        matcher.match(text, use_cache=False, context=context)
+    wall, cpu = [], 0.0
+    for text, context in zip(texts, contexts):
+        morph.clear_cache()
+        c, t = time.process_time(), time.perf_counter()
+        matcher.match(text, use_cache=False, context=context)
+        wall.append((time.perf_counter() - t) * 1000)
+        cpu += time.process_time() - c
+    return cpu / len(texts) * 1000, wall
+
+
+def real_kb_table(repeat: int) -> None:
+    entries, synonyms = matchable(load_entries()), load_synonyms()
+    matcher = Matcher(entries, synonyms)
+    pin()
+    rows = []
+    openers = opener_questions(repeat)
+    rows.append(("dev questions behind an opener", openers, None))
+    pairs = followup_turns()
+    contexts = []
+    for previous, _ in pairs:
+        r = matcher.match(previous)
+        entry = r.entry or (matcher.get(r.candidates[0].entry_id) if r.candidates else None)
+        contexts.append(Context(entry_id=entry.id) if entry else None)
+    rows.append(("follow-ups with their context", [f for _, f in pairs], contexts))
+    kiwi = []
+    for text in openers:
+        morph.clear_cache()
+        c = time.process_time()
+        morph.terms(text)
+        kiwi.append((time.process_time() - c) * 1000)
+    print(f"real KB: {len(entries)} entries; CPU per distinct question, one core, caches cleared "
+          f"(target <= 1.0 ms for the openers)")
+    print(f"{'question mix':<34} {'questions':>9} {'CPU ms':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    for name, texts, ctx in rows:
+        cpu, wall = cpu_per_question(matcher, texts, ctx)
+        print(f"{name:<34} {len(texts):>9} {cpu:>7.3f} {percentile(wall, 50):>7.3f} {percentile(wall, 99):>7.3f}")
+    print(f"{'(Kiwi alone on the whole opener text)':<34} {len(openers):>9} {statistics.mean(kiwi):>7.3f}")
+    unpin()
+
+
+def pin() -> None:
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError):
+        pass
+
+
+def unpin() -> None:
+    try:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    except (AttributeError, OSError):
+        pass
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -91,9 +174,14 @@ def percentile(values: list[float], p: float) -> float:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 50000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 50000],
+                    help="grown KB sizes for the second table (none: only the real KB)")
     ap.add_argument("--queries", type=int, default=700)
+    ap.add_argument("--repeat", type=int, default=5, help="openers per dev question in the first table")
     a = ap.parse_args()
+    real_kb_table(a.repeat)
+    if not a.sizes:
+        return 0
 
     base = matchable(load_entries())
     synonyms = load_synonyms()
@@ -110,10 +198,7 @@ def main() -> int:
         matcher = Matcher(entries, synonyms)
         build = time.perf_counter() - t0
         rss1 = rss_mb()
-        try:
-            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-        except (AttributeError, OSError):
-            pass
+        pin()
         for q in qs[:20]:  # warm-up (first-call costs, allocator)
             matcher.match(q, use_cache=False)
         cold, warm, kiwi = [], [], []
@@ -129,10 +214,7 @@ def main() -> int:
             t = time.perf_counter()
             morph.terms(q)
             kiwi.append((time.perf_counter() - t) * 1000)
-        try:
-            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        except (AttributeError, OSError):
-            pass
+        unpin()
         rows.append((size, len(qs), build, percentile(cold, 50), percentile(cold, 99),
                      statistics.mean(cold), percentile(warm, 50), percentile(kiwi, 50),
                      rss1 - rss0, rss1))

@@ -1,36 +1,58 @@
-"""Fitting the matcher's ranking/confidence weights and choosing its answer threshold.
+"""Fitting the matcher's gate (``knowledge.gate``): its four models and its thresholds.
 
-Run as ``python -m knowledge.evaluate --fit``; it prints the constants to paste into
-``knowledge/matcher.py``. No dev/held-out question is used:
+Run as ``python -m knowledge.evaluate --fit --chitchat FILE``; it writes ``knowledge/gate.json``. No evaluation
+question (``shared/eval/*``, ``knowledge/eval/*``) is used:
 
-* in-domain: every KB paraphrase asked against a matcher built without it (5 folds,
-  ``loo_folds``), and each again behind a context sentence (``CONTEXTS``) the way owners
-  describe their company before asking;
-* out-of-scope: the odd-numbered lines of ``shared/eval/chitchat_ko.txt`` (the even ones
-  built ``background.tsv``) and ``OUT_OF_SCOPE`` below, business questions a factory owner
-  asks that the programme does not cover, also behind context sentences.
+* in-domain: every KB paraphrase asked against a matcher built without it (5 folds, ``loo_folds``), and each
+  again behind a context sentence (``CONTEXTS``) the way owners describe their company before asking;
+* out-of-scope business: ``knowledge/negatives.yaml``'s ``business`` and ``uncovered`` questions, also behind
+  context sentences;
+* everyday: its ``everyday`` questions and the odd-numbered lines of ``shared/eval/chitchat_ko.txt`` (the even
+  ones built ``background.tsv``).
 
-The ranking model is a logistic regression on candidate features (label: the candidate
-is the held-out paraphrase's entry). The confidence model is a logistic regression on the
-best candidate (label: its topic is right; out-of-scope rows are all negative), with the
-in-domain, chit-chat and business out-of-scope sets weighted equally. The answer threshold
-is the lowest confidence at which at most ``MAX_CHITCHAT_ANSWERED`` of chit-chat and
-``MAX_OOS_ANSWERED`` of the business questions are answered.
+The negatives also feed the matcher's word models (everyday talk, the programme's neighbours), so each
+negative is asked against a matcher built without it (5 folds, ``negative_folds``).
+
+The models:
+
+* rank, a conditional logit (softmax over each question's candidates) on candidate features; the right
+  candidate is the held-out paraphrase's concept;
+* right, on the best candidate's decision features and their pairwise products; label: in-domain and its topic
+  is right;
+* scope, on the same; label: in-domain;
+* everyday, on question features; label: everyday (against in-domain and business);
+
+each with the in-domain, business and everyday groups weighted equally. The thresholds:
+
+* ``answer_min``: the lowest at which at most ``MAX_OOS_ANSWERED`` of the business questions and
+  ``MAX_EVERYDAY_ANSWERED`` of the everyday ones are answered, and the in-domain answers are at least
+  ``MIN_PRECISION`` right;
+* ``everyday_min``: the lowest at which at most ``MAX_IN_EVERYDAY`` of the in-domain questions and
+  ``MAX_OOS_EVERYDAY`` of the business ones that are not answered are labelled everyday chatter;
+* ``clarify_min``: the highest at which at most ``MAX_IN_ESCALATED`` of the in-domain questions are escalated
+  (as a question or as chatter);
+* ``chatter_min``: the lowest at which at most ``MAX_OOS_EVERYDAY`` of the business questions that would be
+  escalated are labelled chatter instead (never put before a person).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .gate import SIGNALS, Gate, quadratic, sigmoid
 from .loader import Entry
-from .matcher import (ANSWER_MIN_UNITS, CONFIDENCE_FEATURES, FEATURES, Matcher, _sigmoid,
-                      confidence_row)
+from .matcher import ANSWER_MIN_UNITS, Analysis, Matcher, decision_row, everyday_row
 
-MAX_CHITCHAT_ANSWERED = 0.002
 MAX_OOS_ANSWERED = 0.02
+MAX_EVERYDAY_ANSWERED = 0.002
+MIN_PRECISION = 0.97
+MAX_IN_ESCALATED = 0.03
+MAX_IN_EVERYDAY = 0.01
+MAX_OOS_EVERYDAY = 0.05
+GROUPS = ("in", "oos", "everyday")
 
 # Sentences owners put before their question (company, situation). Written for calibration.
 CONTEXTS = (
@@ -56,118 +78,16 @@ CONTEXTS = (
     "지인이 알려줘서 처음 들어와 봤어요.",
 )
 
-# Business questions outside the programme. Written for calibration.
-OUT_OF_SCOPE = (
-    "법인세 중간예납 언제까지 내야 해요?",
-    "종합소득세 신고 기간이 언제예요",
-    "세금계산서 발행 취소는 어떻게 해요",
-    "4대보험 가입 안 하면 과태료 얼마예요?",
-    "퇴직금 계산 어떻게 하는 거예요",
-    "연차수당 줘야 하나요 직원이 5명인데",
-    "주52시간 우리 같은 작은 회사도 적용돼요?",
-    "산재 처리하면 보험료 올라가요?",
-    "청년 채용하면 나오는 장려금 있어요?",
-    "직원 출퇴근 버스 운영비 지원 있나요",
-    "직원 급여 통장 압류 들어왔는데 어떻게 해요",
-    "해고 예고 수당은 며칠치 줘야 돼요",
-    "공장 담보로 추가 대출 얼마나 나와요",
-    "기술보증기금 보증서 발급 받는 법",
-    "신용보증재단 대출 연장 되나요",
-    "소상공인 대출 이자 지원 있어요?",
-    "수출 보험 가입은 어디서 해요",
-    "무역협회 회원 가입하면 뭐가 좋아요",
-    "해외 전시회 참가비 지원해주는 곳 있어요?",
-    "원산지 증명서 발급 방법",
-    "관세 환급 신청은 어떻게 하나요",
-    "KC 인증 받는데 비용 얼마나 들어요",
-    "HACCP 인증 준비 기간 얼마나 걸려요",
-    "메인비즈 인증 조건 알려주세요",
-    "여성기업 확인서 발급 방법",
-    "직접생산확인 신청하려면 뭐 필요해요",
-    "나라장터 입찰 참가 등록 어떻게 해요",
-    "조달청 우수제품 지정 받으려면",
-    "상표 출원하면 등록까지 얼마나 걸려요",
-    "특허 침해 경고장 받았는데 어쩌죠",
-    "R&D 과제 협약 변경 신청 방법",
-    "연구원 인건비 현물로 잡아도 되나요 R&D 과제에서",
-    "공장 증축 허가 받으려면 어디 가야 해요",
-    "폐수 배출시설 신고 대상인가요",
-    "소방 점검 업체는 어디서 구해요",
-    "전기요금 산업용으로 바꾸는 방법",
-    "도시가스 공급 신청 공장도 되나요",
-    "지게차 면허 없이 운전하면 벌금 있어요?",
-    "화물차 지입 계약 주의할 점",
-    "공장 임대료 적정 수준이 얼마예요",
-    "경매로 나온 공장 사도 괜찮을까요",
-    "가업승계 증여세 공제 받는 조건",
-    "법인 전환하면 세금 줄어요?",
-    "사업자등록증 주소 변경 어떻게 해요",
-    "대표자 변경 등기 비용 얼마예요",
-    "거래처가 대금을 안 줘요 소송해야 하나요",
-    "어음 부도 나면 어떻게 되나요",
-    "카드 단말기 수수료 얼마나 나와요",
-    "원자재 값이 너무 올랐는데 납품 단가 조정 요청해도 되나요",
-    "하도급 대금 지연 신고는 어디에 해요",
-    "공정위 신고하면 익명 보장돼요?",
-    "중대재해처벌법 50인 미만도 적용돼요?",
-    "안전관리자 선임 의무 몇 명부터예요",
-    "산업안전 보건교육 온라인으로 해도 돼요?",
-    "작업환경측정 주기가 어떻게 돼요",
-    "직원 건강검진 회사에서 꼭 해줘야 하나요",
-    "기숙사 지어주면 세금 혜택 있어요?",
-    "청년내일채움공제 아직 가입 돼요?",
-    "두루누리 사회보험 지원 받을 수 있어요?",
-    "고용보험 환급 과정 교육 신청 방법",
-    "직업훈련 지원금으로 직원 교육 보낼 수 있나요",
-    "회사 홈페이지 만드는데 지원금 있어요",
-    "온라인 쇼핑몰 입점 지원 사업 있나요",
-    "홈쇼핑 판로 지원 신청은 어디서 해요",
-    "디자인 개발 지원 사업 공고 언제 나와요",
-    "창업 3년 안 됐는데 받을 수 있는 창업 지원금 있어요",
-    "벤처투자 받으려면 어디에 연락해요",
-    "엔젤투자 매칭펀드가 뭐예요",
-    "은행 대출 금리 인하 요구권 쓸 수 있나요",
-    "현금영수증 의무발행 업종인가요 우리도",
-    "원천세 신고 누락하면 가산세 얼마예요",
-    "세무조사 나오면 뭘 준비해야 돼요",
-    "회계사 기장료 보통 얼마예요",
-    "직원 식대 비과세 한도 올랐어요?",
-    "법인차 번호판 연두색 꼭 달아야 해요?",
-    "공장 화재보험 얼마짜리 들어야 해요",
-    "물류비 아끼는 방법 있을까요",
-    "중국 공장 이전하면 지원 있어요?",
-    "리쇼어링 기업 지원 조건이 뭐예요",
-    "탄소배출권 거래 우리 회사도 해당돼요?",
-    "ESG 평가 협력사도 받아야 되나요",
-    "에너지 효율 설비 교체 보조금 있어요?",
-    "태양광 지붕에 설치하면 지원 나와요?",
-    "노조 생기면 회사가 뭘 해야 하나요",
-    "명절 선물 거래처에 보내면 접대비 처리돼요?",
-    "야간수당 계산법 알려주세요",
-    "직원이 무단결근하는데 해고 가능해요?",
-    "근로계약서 양식 어디서 받아요",
-    "택배 계약 단가 협상 요령 있어요?",
-    "중소기업 기준 매출액 얼마예요",
-    "공장 지붕 석면 철거 비용 지원 되나요",
-    "환경부 녹색인증 혜택 알려주세요",
-    "사내 동호회 지원금 비용처리 돼요?",
-    "연구개발비 세액공제 얼마나 받아요",
-)
-
 
 @dataclass
 class Sample:
-    """One question's candidate features, as the matcher computed them."""
+    """One calibration question's analysis (``Matcher.analyse``) with its label."""
 
     text: str
     topic: str  # gold topic or "OOD"
-    entry_id: str | None  # gold entry (leave-one-out) or None
-    group: str  # "in", "chitchat", "oos"
-    cand_ids: list[str]
-    cand_topics: list[str]
-    feats: np.ndarray
-    units_found: np.ndarray
-    extra: tuple  # query values for the confidence row
+    concept: int | None  # gold concept (index of its current entry) or None
+    group: str  # "in", "oos", "everyday"
+    analysis: Analysis
 
 
 def loo_folds(entries: Sequence[Entry], folds: int = 5) -> list[tuple[list[Entry], list[tuple[str, Entry]]]]:
@@ -187,6 +107,23 @@ def loo_folds(entries: Sequence[Entry], folds: int = 5) -> list[tuple[list[Entry
     return out
 
 
+def negative_folds(negatives: Mapping[str, Sequence[str]], folds: int = 5
+                   ) -> list[tuple[dict[str, list[str]], list[tuple[str, str]]]]:
+    """(negatives without fold k, [(group, question)] of fold k) for k < folds."""
+    out = []
+    for k in range(folds):
+        kept: dict[str, list[str]] = {group: [] for group in negatives}
+        asked = []
+        for group, questions in negatives.items():
+            for j, q in enumerate(questions):
+                if j % folds == k:
+                    asked.append((group, q))
+                else:
+                    kept[group].append(q)
+        out.append((kept, asked))
+    return out
+
+
 def with_context(texts: Iterable[str], seed: int = 7) -> list[str]:
     rng = np.random.default_rng(seed)
     return [f"{CONTEXTS[int(rng.integers(len(CONTEXTS)))]} {t}" for t in texts]
@@ -194,93 +131,150 @@ def with_context(texts: Iterable[str], seed: int = 7) -> list[str]:
 
 def sample(matcher: Matcher, text: str, topic: str, group: str, entry_id: str | None = None,
            today: dt.date | None = None) -> Sample | None:
-    """Candidate features of one question, or None when it never reaches ranking."""
-    info = matcher._analyse(text, today or dt.date.today())
-    if info is None:
+    """The calibration sample of one question, or None when it never reaches ranking."""
+    a = matcher.analyse(text, today=today)
+    if a is None:
         return None
-    q, cand, feats, units_found = info
-    return Sample(text, topic, entry_id, group,
-                  [matcher.entries[c].id for c in cand], [matcher.entries[c].topic for c in cand],
-                  feats, units_found, (q.n_units, q.known_share, q.domain_weight / max(q.weight, 1e-9)))
-
+    concept = matcher.concept_of(entry_id) if entry_id is not None else None
+    return Sample(text, topic, concept, group, a)
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-3,
-                 iters: int = 4000, lr: float = 2.0) -> tuple[np.ndarray, float]:
-    Xb = np.hstack([X, np.ones((len(X), 1))])
-    beta = np.zeros(Xb.shape[1])
+                 iters: int = 50) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression with an L2 penalty (not on the bias), by Newton's method."""
+    Xb = np.hstack([X.astype(np.float64), np.ones((len(X), 1))])
     w = w / w.sum()
+    penalty = np.full(Xb.shape[1], l2)
+    penalty[-1] = 0.0
+    beta = np.zeros(Xb.shape[1])
     for _ in range(iters):
-        p = _sigmoid(Xb @ beta)
-        beta -= lr * (Xb.T @ ((p - y) * w) + l2 * np.r_[beta[:-1], 0.0])
-    return beta[:-1], float(beta[-1])
-
-
-def _row(s: Sample, weights: np.ndarray, bias: float) -> tuple[np.ndarray, int]:
-    logit = s.feats @ weights + bias
-    row, order = confidence_row(s.feats, s.cand_topics, logit, *s.extra)
-    return row, int(order[0])
-
-
-def fit(samples: list[Sample], totals: dict[str, int]) -> dict:
-    """Fit both models and the threshold; returns the constants and the figures.
-
-    ``totals``: questions asked per group (questions that never reached ranking have no
-    sample and count as not answered).
-    """
-    ins = [s for s in samples if s.group == "in"]
-    X = np.vstack([s.feats for s in ins])
-    y = np.concatenate([[1.0 if cid == s.entry_id else 0.0 for cid in s.cand_ids] for s in ins])
-    rank_w, rank_b = fit_logistic(X, y, np.ones(len(y)))
-
-    rows, labels, groups, tops = [], [], [], []
-    for s in samples:
-        row, top = _row(s, rank_w, rank_b)
-        rows.append(row)
-        labels.append(1.0 if s.group == "in" and s.cand_topics[top] == s.topic else 0.0)
-        groups.append(s.group)
-        tops.append(top)
-    R, Y, G = np.vstack(rows), np.array(labels), np.array(groups)
-    weights = np.zeros(len(Y))
-    for g in ("in", "chitchat", "oos"):
-        mask = G == g
-        if mask.any():
-            weights[mask] = 1.0 / mask.sum()
-    conf_w, conf_b = fit_logistic(R, Y, weights, iters=6000)
-    conf = _sigmoid(R @ conf_w + conf_b)
-    units_ok = np.array([s.units_found[t] >= ANSWER_MIN_UNITS for s, t in zip(samples, tops)])
-
-    def share(answered: np.ndarray, group: str) -> float:
-        return float(answered[G == group].sum()) / max(totals.get(group, 0), 1)
-
-    threshold = 0.99
-    for t in np.arange(0.30, 0.99, 0.01):
-        answered = (conf >= t) & units_ok
-        if share(answered, "chitchat") <= MAX_CHITCHAT_ANSWERED and share(answered, "oos") <= MAX_OOS_ANSWERED:
-            threshold = round(float(t), 2)
+        p = sigmoid(Xb @ beta)
+        gradient = Xb.T @ ((p - y) * w) + penalty * beta
+        hessian = (Xb * (w * p * (1 - p))[:, None]).T @ Xb + np.diag(penalty) + 1e-9 * np.eye(len(beta))
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-7:
             break
-    answered = (conf >= threshold) & units_ok
+    return beta[:-1].astype(np.float32), float(beta[-1])
+
+
+def fit_conditional_logit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float = 1e-3,
+                          iters: int = 50) -> np.ndarray:
+    """Weights of a conditional logit (a softmax over each group's rows; ``y`` marks the right rows) by Newton's
+    method: the ranking model, fitted for what it is used for, putting the right candidate first."""
+    X = X.astype(np.float64)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    positives = np.bincount(groups, weights=y, minlength=n_groups)
+    keep = positives[groups] > 0  # a question whose right entry is not among its candidates teaches nothing
+    X, y, groups = X[keep], y[keep], groups[keep]
+    y = y / positives[groups]
+    used = int((positives > 0).sum())
+    w = np.zeros(X.shape[1])
+    for _ in range(iters):
+        logit = X @ w
+        logit -= np.bincount(groups, weights=logit, minlength=n_groups)[groups] / np.maximum(
+            np.bincount(groups, minlength=n_groups)[groups], 1)
+        e = np.exp(np.clip(logit, -50, 50))
+        p = e / np.bincount(groups, weights=e, minlength=n_groups)[groups]
+        gradient = X.T @ (p - y) / used + l2 * w
+        mean = np.stack([np.bincount(groups, weights=p * X[:, k], minlength=n_groups) for k in range(X.shape[1])], 1)
+        hessian = ((X * p[:, None]).T @ X - mean.T @ mean) / used + l2 * np.eye(X.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return w.astype(np.float32)
+
+
+def _group_weights(groups: np.ndarray, which: Sequence[str] = GROUPS) -> np.ndarray:
+    w = np.zeros(len(groups))
+    for g in which:
+        mask = groups == g
+        if mask.any():
+            w[mask] = 1.0 / mask.sum()
+    return w
+
+
+def fit(samples: list[Sample], totals: dict[str, int], signals: Iterable[str] = SIGNALS) -> Gate:
+    """Fit the gate on ``samples``; ``totals``: questions asked per group (a question that never reached ranking
+    has no sample and counts as not answered)."""
+    ins = [s for s in samples if s.group == "in"]
+    X = np.vstack([s.analysis.feats for s in ins])
+    y = np.concatenate([[1.0 if c == s.concept else 0.0 for c in s.analysis.concepts] for s in ins])
+    groups = np.concatenate([np.full(len(s.analysis.concepts), i) for i, s in enumerate(ins)])
+    rank_w = fit_conditional_logit(X, y, groups)
+    # The bias does not change the order; it sets the candidates' shown scores: a candidate at the mean of the
+    # right ones comes out at 0.5.
+    rank_b = -float((X[y > 0] @ rank_w).mean())
+
+    rows, everyday_rows, right_y, tops = [], [], [], []
+    for s in samples:
+        row, order = decision_row(s.analysis, s.analysis.feats @ rank_w + rank_b)
+        top = int(order[0])
+        rows.append(row)
+        everyday_rows.append(everyday_row(s.analysis, row))
+        right_y.append(1.0 if s.group == "in" and s.analysis.topics[top] == s.topic else 0.0)
+        tops.append(top)
+    R, E, Y = quadratic(np.vstack(rows)), np.vstack(everyday_rows), np.array(right_y)
+    G = np.array([s.group for s in samples])
+    weights = _group_weights(G)
+    right_w, right_b = fit_logistic(R, Y, weights)
+    scope_w, scope_b = fit_logistic(R, (G == "in").astype(float), weights)
+    everyday_w, everyday_b = fit_logistic(E, (G == "everyday").astype(float), weights)
+    right = sigmoid(R @ right_w + right_b)
+    scope = sigmoid(R @ scope_w + scope_b)
+    everyday = sigmoid(E @ everyday_w + everyday_b)
+    units_ok = np.array([s.analysis.units_found[t] >= ANSWER_MIN_UNITS for s, t in zip(samples, tops)])
     inn = G == "in"
+
+    def share(mask: np.ndarray, group: str) -> float:
+        return float(mask[G == group].sum()) / max(totals.get(group, 0), 1)
+
+    answer_min = 0.99
+    for t in np.arange(0.30, 0.99, 0.01):
+        answered = (right >= t) & units_ok
+        precision = float(Y[inn & answered].mean()) if (inn & answered).any() else 1.0
+        if (share(answered, "everyday") <= MAX_EVERYDAY_ANSWERED and share(answered, "oos") <= MAX_OOS_ANSWERED
+                and precision >= MIN_PRECISION):
+            answer_min = round(float(t), 2)
+            break
+    answered = (right >= answer_min) & units_ok
+    everyday_min = 0.99
+    for t in np.arange(0.30, 0.99, 0.01):
+        labelled = ~answered & (everyday >= t)
+        if (float((inn & labelled).sum()) <= MAX_IN_EVERYDAY * totals.get("in", 0)
+                and float((labelled & (G == "oos")).sum()) <= MAX_OOS_EVERYDAY * totals.get("oos", 0)):
+            everyday_min = round(float(t), 2)
+            break
+    chatter = ~answered & (everyday >= everyday_min)
+    clarify_min = 0.01
+    escalated_allowed = MAX_IN_ESCALATED * totals.get("in", 0) - (totals.get("in", 0) - int(inn.sum()))
+    for t in np.arange(0.01, answer_min, 0.01):
+        if float((inn & ~answered & ~chatter & (scope < t)).sum()) <= escalated_allowed - float((inn & chatter).sum()):
+            clarify_min = round(float(t), 2)
+    clarified = ~answered & ~chatter & (scope >= clarify_min)
+    escalated = ~answered & ~chatter & ~clarified
+    chatter_min = everyday_min
+    for t in np.arange(0.05, everyday_min, 0.01):
+        if float((escalated & (G == "oos") & (everyday >= t)).sum()) <= MAX_OOS_EVERYDAY * totals.get("oos", 0):
+            chatter_min = round(float(t), 2)
+            break
+    chatter |= escalated & (everyday >= chatter_min)
     figures = {
-        "in-domain answered": share(answered, "in"),
+        "in-domain first topic right": share(Y > 0, "in"),
+        "in-domain answered": share(answered & (Y > 0), "in"),
         "in-domain precision": float(Y[inn & answered].mean()) if (inn & answered).any() else 0.0,
-        "chit-chat answered": share(answered, "chitchat"),
-        "out-of-scope answered": share(answered, "oos"),
+        "in-domain resolved": share((answered & (Y > 0)) | (clarified & inn), "in"),
+        "business answered": share(answered, "oos"),
+        "business clarified": share(clarified, "oos"),
+        "everyday answered": share(answered, "everyday"),
+        "everyday labelled everyday": share(chatter, "everyday"),
+        "everyday clarified": share(clarified, "everyday"),
+        "business labelled everyday": share(chatter, "oos"),
+        "everyday escalated as a question": share(escalated & ~chatter, "everyday"),
     }
-    return {"RANK_WEIGHTS": rank_w, "RANK_BIAS": rank_b, "CONFIDENCE_WEIGHTS": conf_w,
-            "CONFIDENCE_BIAS": conf_b, "ANSWER_MIN_CONFIDENCE": threshold, "figures": figures}
-
-
-def format_constants(result: dict) -> str:
-    def arr(v):
-        return "np.array([" + ", ".join(f"{x:.3f}" for x in v) + "], np.float32)"
-    lines = [
-        f"RANK_WEIGHTS = {arr(result['RANK_WEIGHTS'])}  # {', '.join(FEATURES)}",
-        f"RANK_BIAS = {result['RANK_BIAS']:.3f}",
-        f"CONFIDENCE_WEIGHTS = {arr(result['CONFIDENCE_WEIGHTS'])}  # CONFIDENCE_FEATURES",
-        f"CONFIDENCE_BIAS = {result['CONFIDENCE_BIAS']:.3f}",
-        f"ANSWER_MIN_CONFIDENCE = {result['ANSWER_MIN_CONFIDENCE']}",
-    ]
-    lines += [f"# {k}: {v:.4f}" for k, v in result["figures"].items()]
-    assert len(CONFIDENCE_FEATURES) == len(result["CONFIDENCE_WEIGHTS"])
-    return "\n".join(lines)
+    figures = {k: round(v, 4) for k, v in figures.items()}
+    figures["questions"] = dict(totals)
+    return Gate(rank_w, rank_b, right_w, right_b, scope_w, scope_b, everyday_w, everyday_b,
+                answer_min=answer_min, clarify_min=clarify_min, everyday_min=everyday_min, chatter_min=chatter_min,
+                signals=frozenset(signals), figures=figures)

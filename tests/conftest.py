@@ -11,7 +11,7 @@ from api.app import create_app
 from api.auth.security import create_access_token
 from api.config import Settings
 from api.conversations.runner import Knowledge
-from api.db import get_session, make_engine
+from api.db import get_session, get_session_opener, make_engine
 from api.kb.asklog import AskLogWriter
 from api.kb.entries import kst_today
 from api.staff.models import Staff
@@ -98,6 +98,7 @@ def app(settings: Settings, db: AsyncSession, engine):
             await db.commit()
 
     app.dependency_overrides[get_session] = session_override
+    app.dependency_overrides[get_session_opener] = lambda: committing(db)
     app.state.ask_log_writer = AskLogWriter(committing(db))  # the ask log goes into the test's transaction too
     return app
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth.security import constant_time_equals, decode_access_token, issued_before, password_stamp
 from api.config import Settings
-from api.db import SessionDep
+from api.db import SessionDep, SessionOpenerDep
 from api.errors import Forbidden, Unauthorized
 from api.staff.models import Staff
 from api.staff.service import get_active_staff
@@ -76,6 +76,19 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     return await principal_from_token(session, request.app.state.settings, token)
 
 
+async def get_caller(request: Request, open_session: SessionOpenerDep) -> Principal:
+    """``get_principal`` for an endpoint that has no session of its own: the service token and anonymous callers
+    need no database; a staff token is checked in a short session (its ``staff`` is then detached: read only)."""
+    token = _bearer(request)
+    if token is None:
+        return ANONYMOUS
+    settings = request.app.state.settings
+    if constant_time_equals(token, settings.service_token):
+        return Principal("service")
+    async with open_session() as session:
+        return await principal_from_token(session, settings, token)
+
+
 async def require_service(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.kind == "anonymous":
         raise Unauthorized()
@@ -105,6 +118,7 @@ async def require_authenticated(principal: Annotated[Principal, Depends(get_prin
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CallerPrincipal = Annotated[Principal, Depends(get_caller)]
 ServicePrincipal = Annotated[Principal, Depends(require_service)]
 StaffPrincipal = Annotated[Principal, Depends(require_staff)]
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]

@@ -59,7 +59,9 @@ async def insert_ask_logs(session: AsyncSession, *, rows: Sequence[dict[str, Any
     ids: list[int | None] = [None] * len(rows)
     plain = [i for i, row in enumerate(rows) if row["idempotency_key"] is None]
     if plain:
-        result = await session.execute(insert(AskLog).returning(AskLog.id, sort_by_parameter_order=True),
+        # The table, not the ORM entity: a Core insert skips the ORM's bulk-persistence layer (a third of its cost).
+        table = AskLog.__table__
+        result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                        [rows[i] for i in plain])
         for i, row_id in zip(plain, result.scalars().all(), strict=True):
             ids[i] = row_id

@@ -11,7 +11,8 @@ deployment picks up a change made in any other within a few seconds. A change ma
 so the process that saved an entry serves it as soon as the change is committed.
 
 The rebuild runs off the event loop (``asyncio.to_thread``); while it runs, other requests keep using
-the previous matcher. ``warm_up`` builds it at startup so the first question is fast.
+the previous matcher. ``warm_up`` builds it at startup so the first question is fast. ``current(open_session)``
+is ``get`` for a caller without a session of its own (``/ask``): it opens one only when the stamp is due a check.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +74,13 @@ class MatcherCache:
         if changed_within(self.check_interval, now=now):  # this process changed the KB just now
             return False
         return now - self._checked_at < self.check_interval
+
+    async def current(self, open_session: Callable[[], AbstractAsyncContextManager[AsyncSession]]) -> Matcher:
+        """The current matcher; a session is opened (``open_session``) only when the version is due a check."""
+        if self._fresh_enough(time.monotonic()):
+            return self._matcher  # type: ignore[return-value]
+        async with open_session() as session:
+            return await self.get(session)
 
     async def get(self, session: AsyncSession) -> Matcher:
         """The current matcher, rebuilt first when the KB changed (read through ``session``)."""

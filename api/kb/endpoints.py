@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.exceptions import HTTPException
 
-from api.auth.deps import AdminPrincipal, CurrentPrincipal, ServicePrincipal, SessionDep
+from api.auth.deps import AdminPrincipal, CallerPrincipal, ServicePrincipal, SessionDep
 from api.centers import service as centers_service
 from api.centers.contact import CENTRE_TOPICS
+from api.db import SessionOpenerDep
 from api.errors import Forbidden, Unauthorized, Unprocessable
 from api.kb import asklog
 from api.kb import entries as kb_entries
@@ -20,11 +21,13 @@ from api.kb import synonyms as kb_synonyms
 from api.kb import unanswered as kb_unanswered
 from api.kb.cache import get_cache, in_match_thread
 from api.kb.schemas import (AcceptedSuggestionOut, AcceptSuggestionIn, AddParaphrasesIn, AddParaphrasesOut,
-                            AnswerOut, AskIn, AskLogIdsIn, AskOut, CandidateOut, DiffOut, DraftOut, EntryCreateIn, EntryDetailOut, EntrySummaryOut,
-                            EventOut, FeedbackIn, FeedbackOut, GroupActionOut, ParaphrasePreviewOut, PreviewIn,
-                            PreviewOut, PublishIn, QuestionPreviewOut, RevisionIn, RevisionOut, RollbackIn, SynonymIn,
-                            SuggestionOut, SuggestionPageOut, SynonymOut, UnansweredGroupOut)
+                            AnswerOut, AskIn, AskLogIdsIn, AskOut, CandidateOut, DiffOut, DraftOut, EntryCreateIn,
+                            EntryDetailOut, EntrySummaryOut, EventOut, FactsOut, FeedbackIn, FeedbackOut,
+                            GroupActionOut, ParaphrasePreviewOut, PreviewIn, PreviewOut, PublishIn, QuestionPreviewOut,
+                            RevisionIn, RevisionOut, RollbackIn, SuggestionOut, SuggestionPageOut, SynonymIn,
+                            SynonymOut, UnansweredGroupOut)
 from knowledge import years
+from knowledge.matcher import Context
 
 public = APIRouter(tags=["ask"])
 admin = APIRouter(prefix="/api/v1/admin/kb", tags=["knowledge base (admin)"])
@@ -36,11 +39,17 @@ def _candidates(result) -> list[CandidateOut]:
 
 
 @public.post("/api/v1/ask", response_model=AskOut)
-async def ask(body: AskIn, request: Request, session: SessionDep, principal: CurrentPrincipal) -> AskOut:
+async def ask(body: AskIn, request: Request, open_session: SessionOpenerDep, principal: CallerPrincipal) -> Response:
     """Answer a company owner's question from the knowledge base.
 
     * ``answered``: ``answer`` holds the entry; ``clarify``: ``candidates`` (top 3) to offer as buttons;
-      ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat).
+      ``escalate``: nothing fits (``kind`` tells a real question from a greeting, thanks or chit-chat;
+      ``in_scope`` how likely the question is about the programme at all).
+    * ``facts``: what the owner said about the company before asking (region, company, industry, employees,
+      years), so the conversation can route the question and need not ask again.
+    * ``context_entry_id`` (the entry answered or picked just before) lets a short follow-up ("그럼 한도는요?")
+      be read with its topic; ``followup`` then says whether it was (``followed``) or was another subject
+      (``changed``).
     * Anyone may ask; callers other than the bot (service token) are limited per IP
       (``HOTLINE_ASK_RATE_PER_MINUTE``, 429 with ``Retry-After``).
     * ``chat_id`` is accepted from the bot only (401 without credentials, 403 for anyone else): it ties the
@@ -72,17 +81,16 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     key = request.headers.get("idempotency-key") if principal.is_service else None
     if key is not None and not (0 < len(key) <= 100):
         raise Unprocessable("Idempotency-Key는 1~100자여야 합니다.", code="invalid_idempotency_key")
+    # No session of its own: the caller needs none (the service token), the KB version is checked every few
+    # seconds, and everything /ask writes goes through the ask-log writer on connections of its own.
     cache = get_cache(request.app)
-    matcher = await cache.get(session)
+    matcher = await cache.current(open_session)
     history = cache.history
-    # Everything /ask writes goes through the ask-log writer, on connections of its own. End the request's
-    # transaction (only reads so far: the caller, the KB stamp) so that it holds no pooled connection, nor on
-    # SQLite the write lock, while it waits for the writer.
-    await session.commit()
     today = kb_entries.kst_today()
-    result = matcher.cached(text, today=today)
+    context = Context(entry_id=body.context_entry_id) if body.context_entry_id else None
+    result = matcher.cached(text, today=today, context=context)
     if result is None:  # analyse off the event loop
-        result = await in_match_thread(matcher.match, text, today=today)
+        result = await in_match_thread(matcher.match, text, today=today, context=context)
     programme_year = request.app.state.settings.current_programme_year()
     answer = None
     if result.outcome == "answered" and result.entry:
@@ -93,11 +101,15 @@ async def ask(body: AskIn, request: Request, session: SessionDep, principal: Cur
     row = asklog.ask_log_row(text=text, result=result, chat_id=body.chat_id, channel=channel, idempotency_key=key)
     ask_log_id = await asklog.get_writer(request.app).write(row)
     if answer is not None and result.entry.topic in CENTRE_TOPICS:
-        note = await centers_service.routing_answer(session, text)  # "포항에 공장있는데 어느센터로 가요"
+        async with open_session() as session:
+            note = await centers_service.routing_answer(session, text)  # "포항에 공장있는데 어느센터로 가요"
         if note:
             answer.text = f"{answer.text}\n\n{note}"
-    return AskOut(outcome=result.outcome, kind=result.kind, answer=answer, candidates=_candidates(result),
-                  score=round(float(result.score), 4), ask_log_id=ask_log_id)
+    out = AskOut(outcome=result.outcome, kind=result.kind, answer=answer, candidates=_candidates(result),
+                 score=round(float(result.score), 4), ask_log_id=ask_log_id, in_scope=result.in_scope,
+                 followup=result.followup, facts=FactsOut(**result.facts.as_dict()))
+    # Serialised here, once: returned as a model, FastAPI would validate it against response_model again.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @public.post("/api/v1/ask/{ask_log_id}/feedback", response_model=FeedbackOut)

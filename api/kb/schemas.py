@@ -16,6 +16,10 @@ from knowledge.years import answer_text, year_note
 class AskIn(BaseModel):
     text: str = Field(description="the owner's question, 1..2000 characters after trimming")
     chat_id: int | None = Field(default=None, description="the owner's chat (service token only)")
+    context_entry_id: str | None = Field(
+        default=None, max_length=100,
+        description="the entry the owner was answered with (or picked) just before: a short follow-up "
+                    "(\"그럼 한도는요?\") is read with its topic; an unknown id is ignored")
 
 
 class AnswerOut(BaseModel):
@@ -51,6 +55,16 @@ class CandidateOut(BaseModel):
     score: float
 
 
+class FactsOut(BaseModel):
+    """What the owner said about the company before the question (null: not said), as written."""
+
+    region: str | None = Field(default=None, description="e.g. \"경남 진주\", \"시화산단\": route it with the centres' routing")
+    company: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    years: int | None = Field(default=None, description="years in business")
+
+
 class AskOut(BaseModel):
     outcome: Literal["answered", "clarify", "escalate"]
     kind: str = Field(description="question | greeting | thanks | chitchat | empty")
@@ -58,6 +72,10 @@ class AskOut(BaseModel):
     candidates: list[CandidateOut]
     score: float
     ask_log_id: int
+    in_scope: float = Field(default=0.0, description="chance that the question is about the programme at all")
+    followup: Literal["followed", "changed"] | None = Field(
+        default=None, description="with context_entry_id: read as a follow-up of it, or another subject")
+    facts: FactsOut = Field(default_factory=FactsOut)
 
 
 class FeedbackIn(BaseModel):

@@ -47,10 +47,10 @@ class _FixedMatcher:
     def __init__(self, result):
         self.result = result
 
-    def cached(self, text, *, today=None):
+    def cached(self, text, *, today=None, context=None):
         return None
 
-    def match(self, text, *, today=None):
+    def match(self, text, *, today=None, context=None):
         return self.result
 
 
@@ -60,7 +60,7 @@ class _FixedCache:
     def __init__(self, matcher):
         self.matcher = matcher
 
-    async def get(self, session):
+    async def current(self, open_session):
         return self.matcher
 
 
@@ -249,3 +249,44 @@ async def test_answers_about_centres_say_which_centre_and_how_to_reach_it(client
     assert (body["outcome"], body["answer"]["topic"]) == ("answered", "support-ratio")
     entry = await kb_entries.get_public_entry(db, entry_id=body["answer"]["entry_id"])
     assert body["answer"]["text"] == entry.answer
+
+
+async def test_facts_of_the_introduction_come_back(client, imported):
+    body = (await ask(client, "회사는 대흥정밀이고요 경남 진주에서 항공 부품 가공하는 직원 30명 회사예요. "
+                              "국비 비율 얼마에요?")).json()
+    assert body["outcome"] == "answered" and body["answer"]["entry_id"] == "ratio-government"
+    assert body["facts"] == {"region": "경남 진주", "company": "대흥정밀", "industry": "항공 부품 가공",
+                             "employees": 30, "years": None}
+    assert 0.5 < body["in_scope"] <= 1 and body["followup"] is None
+    plain = (await ask(client, "신청 어디서 해요")).json()
+    assert plain["facts"] == {"region": None, "company": None, "industry": None, "employees": None, "years": None}
+
+
+async def test_a_follow_up_is_read_with_its_context(app, client, imported):
+    from knowledge.matcher import Context, MatchResult
+
+    seen = []
+
+    class Recording(_FixedMatcher):
+        def match(self, text, *, today=None, context=None):
+            seen.append(context)
+            return self.result
+
+    app.state.kb_matcher_cache = _FixedCache(Recording(MatchResult("escalate", "question", None, [], 0.1,
+                                                                   followup="changed")))
+    body = (await ask(client, "그럼 한도는요?", context_entry_id="ratio-government")).json()
+    assert body["followup"] == "changed" and seen == [Context(entry_id="ratio-government")]
+    await ask(client, "그럼 한도는요?")
+    assert seen[-1] is None
+
+
+async def test_context_with_the_real_matcher(client, imported):
+    """An unknown context entry is ignored; a known one is used (the matcher's own tests pin how)."""
+    alone = (await ask(client, "신청 어디서 해요")).json()
+    unknown = (await ask(client, "신청 어디서 해요", context_entry_id="no-such-entry")).json()
+    assert (unknown["outcome"], unknown["answer"], unknown["followup"]) == (alone["outcome"], alone["answer"], None)
+    with_context = (await ask(client, "신청 어디서 해요", context_entry_id="ratio-government")).json()
+    assert with_context["outcome"] == "answered" and with_context["answer"]["entry_id"] == "apply-online"
+    assert with_context["followup"] == "changed"
+    r = await ask(client, "신청 어디서 해요", context_entry_id="x" * 101)
+    assert r.status_code == 422

@@ -90,7 +90,7 @@ def test_clear_questions_are_answered(matcher, text, entry_id):
 
 
 def test_plausible_but_unsure_question_is_clarified(matcher):
-    result = ask(matcher, "얼마나 받을 수 있어요")
+    result = ask(matcher, "지원금 얼마나 받을 수 있어요")
     assert result.outcome == "clarify" and result.kind == "question"
     assert {c.topic for c in result.candidates} & {"support-ratio", "support-limits"}
 
