@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from functools import partial
 
+import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.channels.endpoints import knowledge_of
+from api.channels.kakao import SkillServer
+from api.channels.kakao_events import EventApi, KakaoDeliverer
 from api.config import Settings, get_settings
 from api.db import is_sqlite, make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.ratelimits import RateLimits
 from api.headers import SecurityHeaders
+from api.outbox.delivery import RetryPolicy
+from api.tickets.base import policy_from_settings
 
 
 class BodySizeLimit:
@@ -88,9 +96,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from api.tickets.scheduler import start_scheduler, stop_scheduler
 
             scheduler = start_scheduler(app.state.sessionmaker, settings)
+        http = httpx.AsyncClient()  # Kakao: skill callbacks and the Event API
+        app.state.kakao_skill = SkillServer(
+            sessionmaker=app.state.sessionmaker, knowledge_for=partial(knowledge_of, app),
+            policy=policy_from_settings(settings), max_text_chars=settings.max_text_chars,
+            answer_seconds=settings.kakao_answer_seconds, limits=app.state.rate_limits, http=http)
+        kakao = None
+        if settings.kakao_events_enabled:
+            kakao = KakaoDeliverer(app.state.sessionmaker, EventApi(
+                http, base_url=settings.kakao_api_base_url, rest_key=settings.kakao_rest_key,
+                bot_id=settings.kakao_bot_id, event_name=settings.kakao_event_name),
+                policy=RetryPolicy.from_settings(settings), interval=settings.kakao_outbox_interval)
+            kakao_task = asyncio.create_task(kakao.run())
         try:
             yield
         finally:
+            if kakao is not None:
+                kakao.stop()
+                await kakao_task
+            await app.state.kakao_skill.close()
+            await http.aclose()
             if scheduler is not None:
                 await stop_scheduler(*scheduler)
             await ask_log_writer.close()

@@ -32,7 +32,8 @@ VIEWS = {
 COUNTED_VIEWS = ("active", "mine", "unassigned", "overdue")
 EVENT_LABELS = {"created": "접수", "claimed": "담당 지정", "replied": "답변", "transferred": "센터 이관",
                 "resolved": "해결 처리", "reopened": "다시 열림", "owner_message": "추가 문의", "rated": "만족도 평가",
-                "overdue": "응답 기한 초과", "escalated": "관리자 알림", "anonymised": "개인정보 삭제"}
+                "overdue": "응답 기한 초과", "escalated": "관리자 알림", "anonymised": "개인정보 삭제",
+                "undelivered": "메시지 전달 실패"}
 
 
 def _staff(request: Request):

@@ -273,3 +273,10 @@ def rated(stars: int) -> str:
 ASK_COMMENT = "의견을 적어 보내 주세요. 담당 센터에 전달돼요."
 RATING_COMMENT_THANKS = "소중한 의견 감사합니다. 더 나은 상담이 되도록 반영할게요."
 RATING_INVALID = "평가를 저장하지 못했어요. 아직 답변 완료 전이거나 이 대화방의 문의가 아닐 수 있어요."
+
+
+# --- channel adapters' own words ------------------------------------------------------------------------------------
+
+# KakaoTalk: said at once when an answer takes longer than the skill may wait (the answer follows).
+KAKAO_WAIT = "답변을 준비하고 있어요. 잠시만 기다려 주세요. ⏳"
+CHOICES_HEAD = "아래 번호 버튼으로 골라 주세요."
