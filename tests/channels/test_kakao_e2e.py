@@ -55,8 +55,10 @@ async def api(template_url, kakao) -> AsyncIterator[LiveApi]:
                              kakao_bot_id=fake_kakao.BOT_ID, kakao_event_name=fake_kakao.EVENT_NAME,
                              kakao_api_base_url=kakao.base_url, kakao_outbox_interval=0.05,
                              outbox_backoff_seconds=0.1)
-    server, task, port = await serve(create_app(settings))
+    app = create_app(settings)
+    server, task, port = await serve(app)
     live = LiveApi(url, f"http://127.0.0.1:{port}")
+    live.app = app
     kakao.skill_url = f"{live.url}/api/v1/channels/kakao/skill"
     try:
         yield live
@@ -69,6 +71,10 @@ async def api(template_url, kakao) -> AsyncIterator[LiveApi]:
 
 async def chat_id(api: LiveApi, key: str) -> int:
     return await api.scalar(select(Chat.id).where(Chat.channel == "kakao", Chat.address == key))
+
+
+def await_chat(api: LiveApi, key: str):
+    return select(Chat.id).where(Chat.channel == "kakao", Chat.address == key).scalar_subquery()
 
 
 async def test_answered_question_with_source_and_feedback(kakao, api):
@@ -202,3 +208,37 @@ async def test_the_secret_is_required(kakao, api):
     assert r.status_code == 401  # before the body is even read
     r = await kakao.post_skill({"userRequest": {"utterance": "x"}})
     assert r.status_code == 422 and "detail" in r.json()
+
+
+@pytest.fixture
+def slow_answers(api):
+    """The skill's time for an answer cut to nothing: every answer is late."""
+    skill = api.app.state.kakao_skill
+    saved = skill.answer_seconds
+    skill.answer_seconds = 0.000001
+    yield
+    skill.answer_seconds = saved
+
+
+async def test_a_late_answer_goes_to_the_callback_url(kakao, api, slow_answers):
+    question = await find_question(api, "answered", ANSWERED)
+    me = user()
+    waiting = await kakao.say(me, question, callback=True)
+    assert waiting.via == "wait" and waiting.raw["useCallback"] is True and waiting.text == texts.KAKAO_WAIT
+    answer = await kakao.wait_for(me, "🔗")
+    assert answer.via == "callback" and answer.labels == [texts.BTN_HELPFUL, texts.BTN_NOT_HELPFUL]
+    [used] = [c for c in kakao.callbacks.values() if c["user"] == me]
+    assert used["used"]
+    rows = await eventually(lambda: api.scalars(select(OutboxMessage).where(
+        OutboxMessage.chat_id == await_chat(api, me), OutboxMessage.status == "sent")), what="recorded sent")
+    assert rows and not kakao.events_to(me)  # the callback carried it: no Event API message
+
+
+async def test_a_late_answer_without_a_callback_comes_through_the_event_api(kakao, api, slow_answers):
+    question = await find_question(api, "answered", ANSWERED)
+    me = user()
+    waiting = await kakao.say(me, question)
+    assert waiting.text == texts.KAKAO_WAIT and waiting.via == "skill"
+    answer = await kakao.wait_for(me, "🔗")
+    assert answer.via == "event"
+    assert len(kakao.events_to(me)) == 1
