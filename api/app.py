@@ -20,6 +20,7 @@ from api.ratelimits import RateLimits
 from api.headers import SecurityHeaders
 from api.outbox.delivery import RetryPolicy
 from api.tickets.base import policy_from_settings
+from api.webchat.router import router as webchat_router
 
 
 class BodySizeLimit:
@@ -129,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limits = RateLimits(redis_url=settings.redis_url, ask_per_minute=settings.ask_rate_per_minute,
                                        chat_messages=settings.chat_rate_limit,
-                                       chat_window_seconds=settings.chat_rate_window)
+                                       chat_window_seconds=settings.chat_rate_window,
+                                       web_session_per_minute=settings.web_session_rate_per_minute,
+                                       web_ip_per_minute=settings.web_ip_rate_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # The security headers go outside Starlette's own outermost layer (its 500 handling), so that every response
@@ -137,7 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     build_stack = app.build_middleware_stack
     docs_paths = frozenset(("/docs", "/docs/oauth2-redirect", "/redoc")) if docs else frozenset()
     app.build_middleware_stack = lambda: SecurityHeaders(build_stack(), production=settings.env == "production",
-                                                         docs_paths=docs_paths)
+                                                         docs_paths=docs_paths,
+                                                         chat_frame_ancestors=settings.web_frame_ancestors)
 
     from api.auth.endpoints import router as auth_router
     from api.centers.endpoints import router as centers_router
@@ -153,4 +157,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     from api.console.router import router as console_router  # the staff console at /console
     app.include_router(console_router)
+    app.include_router(webchat_router)  # the web chat at /chat
     return app

@@ -127,3 +127,30 @@ class KakaoSkillIn(_KakaoModel):
     userRequest: KakaoUserRequest
     action: KakaoAction = Field(default_factory=KakaoAction)
     bot: KakaoBot | None = None
+
+
+# --- the web chat ----------------------------------------------------------------------------------------------------
+
+
+class WebStartIn(BaseModel):
+    consent: bool = Field(description="the owner agreed to the use of what they write (the page asks first)")
+    centre: str | None = Field(default=None, max_length=40, description="the centre whose website embeds the chat")
+
+
+class WebMessageIn(BaseModel):
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="unique per message: a repeat gets the same replies")
+    text: str | None = Field(default=None, max_length=4000)
+    button: str | None = Field(default=None, max_length=64, description="the data of a pressed button")
+    label: str | None = Field(default=None, max_length=200, description="the pressed button's text, for the history")
+
+
+class WebItemOut(BaseModel):
+    id: str = Field(description="'o<n>' for the owner's messages, 'b<n>' for the service's")
+    mine: bool
+    text: str
+    buttons: list[list[ButtonOut]] = Field(default_factory=list)
+    at: str
+
+
+class WebItemsOut(BaseModel):
+    messages: list[WebItemOut]
