@@ -43,6 +43,13 @@
     });
   }
 
+  function shortUrl(url) {
+    var shown = url;
+    try { shown = decodeURI(url); } catch (e) { /* keep it as it is */ }
+    shown = shown.replace(/^https?:\/\//, "");
+    return shown.length > 48 ? shown.slice(0, 45) + "…" : shown;
+  }
+
   function linkified(text, into) {
     var pattern = /https?:\/\/[^\s)]+/g;
     var last = 0;
@@ -51,7 +58,7 @@
       into.appendChild(document.createTextNode(text.slice(last, match.index)));
       var a = document.createElement("a");
       a.href = match[0];
-      a.textContent = match[0];
+      a.textContent = shortUrl(match[0]);
       a.target = "_blank";
       a.rel = "noopener noreferrer";
       into.appendChild(a);
