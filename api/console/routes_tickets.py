@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.centers.service import list_centers
+from api.chats.service import channels_of
 from api.console import service
 from api.console.web import (ConsoleDB, ConsoleRoute, CurrentUser, PostUser, page_window, redirect, render,
                              staff_principal)
@@ -73,7 +74,8 @@ async def queue(request: Request, db: ConsoleDB, user: CurrentUser, view: str = 
     return render(request, "queue.html", result=result, items=result.items, view=view, views=VIEWS, counts=counts,
                   q=query, center_code=center_code, centers=centers, page=page, pages=pages,
                   window=page_window(page, pages), link=link, now=now,
-                  overdue_ids={i.ticket.id for i in result.items if tickets_base.is_overdue(i.ticket, now)})
+                  overdue_ids={i.ticket.id for i in result.items if tickets_base.is_overdue(i.ticket, now)},
+                  channels=await channels_of(db, chat_ids=[i.ticket.chat_id for i in result.items]))
 
 
 async def _detail(request: Request, db, ticket_id: int):
@@ -90,6 +92,7 @@ async def ticket_page(request: Request, db: ConsoleDB, user: CurrentUser, ticket
     now = utcnow()
     return render(request, "ticket.html", d=detail, t=ticket, canned=canned, centers=centers, proposed=proposed,
                   event_labels=EVENT_LABELS, now=now, overdue=tickets_base.is_overdue(ticket, now),
+                  channel=(await channels_of(db, chat_ids=[ticket.chat_id]))[ticket.chat_id],
                   centre_names={c.code: c.name for c in await list_centers(db)})
 
 
