@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "dev-secret-key", "dev-service-token"})
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
 
     api_docs: bool | None = Field(default=None, description="serve /docs, /redoc and /openapi.json; "
                                                              "unset: yes, except in production")
+
+    @field_validator("kakao_skill_secret", "kakao_rest_key", "kakao_bot_id", "kakao_event_name", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value  # docker-compose passes "" for unset
 
     @property
     def kakao_events_enabled(self) -> bool:
