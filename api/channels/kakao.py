@@ -49,8 +49,7 @@ from api.contract import KAKAO, OutboxRecord
 from api.conversations import runner, texts
 from api.conversations.model import Incoming, Press, typed
 from api.db import utcnow, write_sessionmaker
-from api.outbox import delivery
-from api.outbox.delivery import lease_new, records
+from api.outbox.delivery import give_back, hand_over, records
 from api.ratelimits import RateLimits
 from api.sla import SlaPolicy
 
@@ -67,7 +66,6 @@ MAX_LABEL = 14
 SECRET_HEADER = "X-Hotline-Kakao-Secret"
 EVENT_MESSAGE_PARAM = "hotline_message"  # Event API params: the outbox message an event block's skill call shows
 RETRY_WINDOW_SECONDS = 10
-SKILL_LEASE_SECONDS = CALLBACK_VALID_SECONDS + 15  # replies held for the skill's own response or callback
 CALLBACK_TIMEOUT_SECONDS = 10.0
 
 
@@ -204,8 +202,9 @@ def waiting(*, callback: bool) -> dict[str, Any]:
 async def take_turn(session: AsyncSession, *, skill: Skill, knowledge: runner.Knowledge, policy: SlaPolicy,
                     max_text_chars: int, limits: RateLimits | None = None,
                     now: dt.datetime | None = None) -> tuple[list[OutboxRecord], bool]:
-    """Process one skill request in the caller's transaction: its replies, leased to the skill for its response
-    (or callback), and True; or, for a request answered before, that answer's replies and False."""
+    """Process one skill request in the caller's transaction: its replies, handed over to the skill's response
+    (``give_back`` returns them to the outbox when the response goes without them), and True; or, for a request
+    answered before, that answer's replies and False."""
     now = now or utcnow()
     keys = skill.keys(now)
     taken = await runner.claim(session, channel=KAKAO, keys=keys, now=now)
@@ -223,7 +222,7 @@ async def take_turn(session: AsyncSession, *, skill: Skill, knowledge: runner.Kn
     ids = processed.outbox_ids
     await runner.record_replies(session, channel=KAKAO, processed=runner.Processed(
         replies={key: ids for key in keys}))
-    return await lease_new(session, ids=ids, lease_seconds=SKILL_LEASE_SECONDS, now=now), True
+    return await hand_over(session, ids=ids, now=now), True
 
 
 async def event_message(session: AsyncSession, *, skill: Skill) -> list[OutboxRecord]:
@@ -263,13 +262,11 @@ class SkillServer:
             await session.commit()
             return result
 
-    async def _report(self, *, sent: Sequence[OutboxRecord] = (), released: Sequence[OutboxRecord] = ()) -> None:
-        if not sent and not released:
-            return
-        async with self.writer() as session:
-            await delivery.report(session, sent=[delivery.Sent(m.id) for m in sent],
-                                  released=[delivery.Released(m.id, m.lease_token or "") for m in released])
-            await session.commit()
+    async def _give_back(self, messages: Sequence[OutboxRecord]) -> None:
+        if messages:
+            async with self.writer() as session:
+                await give_back(session, ids=[m.id for m in messages])
+                await session.commit()
 
     async def answer(self, skill: Skill) -> dict[str, Any]:
         """The SkillResponse to one request."""
@@ -284,13 +281,11 @@ class SkillServer:
             self.late.add(follow_up)
             follow_up.add_done_callback(self.late.discard)
             return waiting(callback=skill.callback_url is not None)
-        if fresh:
-            await self._report(sent=messages)
         return render(messages, block_id=skill.block_id)
 
     async def _answer_late(self, work: asyncio.Task, skill: Skill) -> None:
-        """After the response: the answer goes to the callback URL; if that is not possible, its messages are
-        released to the Event API deliverer."""
+        """After the response: the answer goes to the callback URL; if that is not possible, its messages go
+        back to the outbox, for the Event API deliverer."""
         try:
             messages, fresh = await work
         except Exception:
@@ -298,10 +293,8 @@ class SkillServer:
             return
         if not fresh:
             return
-        if skill.callback_url and self.http is not None and await self._callback(skill, messages):
-            await self._report(sent=messages)
-        else:
-            await self._report(released=messages)
+        if not (skill.callback_url and self.http is not None and await self._callback(skill, messages)):
+            await self._give_back(messages)
 
     async def _callback(self, skill: Skill, messages: list[OutboxRecord]) -> bool:
         try:

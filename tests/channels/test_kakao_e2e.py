@@ -242,3 +242,13 @@ async def test_a_late_answer_without_a_callback_comes_through_the_event_api(kaka
     answer = await kakao.wait_for(me, "🔗")
     assert answer.via == "event"
     assert len(kakao.events_to(me)) == 1
+
+
+async def test_many_new_owners_at_once(kakao, api):
+    """32 owners writing for the first time at the same moment: each gets a chat of their own and an answer."""
+    question = await find_question(api, "answered", ANSWERED)
+    users = [user() for _ in range(32)]
+    shown = await asyncio.gather(*(kakao.say(u, question) for u in users))
+    assert all("🔗" in s.text for s in shown)
+    chats = await api.scalars(select(Chat.id).where(Chat.channel == "kakao", Chat.address.in_(users)))
+    assert len(set(chats)) == 32

@@ -148,7 +148,8 @@ async def test_the_owners_journey_at_desktop_width(api, browser):
     await bot(page, "접수할까요").wait_for()
     await shot(page, "confirm", DESKTOP)
     await tap(page, "접수하기")
-    await bot(page, "접수번호").wait_for()
+    ack = await bot(page, "접수번호").inner_text()
+    assert "답변드릴게요" in ack and "상담 시간" in ack  # the promise of when a person answers
     chat = await web_chat_id(api)
     ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == chat))
     assert await api.scalar(select(Center.code).where(Center.id == ticket.center_id)) == "gyeongnam"
