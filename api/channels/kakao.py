@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.contract import KAKAO, OutboxRecord
@@ -188,12 +189,17 @@ def render(messages: Sequence[OutboxRecord], *, block_id: str | None) -> dict[st
     return {"version": "2.0", "template": template}
 
 
+def plain(text: str) -> dict[str, Any]:
+    """A SkillResponse of one short text."""
+    return {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": text}}]}}
+
+
 def waiting(*, callback: bool) -> dict[str, Any]:
     """The answer when the engine's answer is not ready in time: ``useCallback`` (the block's callback message
     shows ``data.text``), or a short text (the answer follows through the Event API)."""
     if callback:
         return {"version": "2.0", "useCallback": True, "data": {"text": texts.KAKAO_WAIT}}
-    return {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": texts.KAKAO_WAIT}}]}}
+    return plain(texts.KAKAO_WAIT)
 
 
 # --- processing ------------------------------------------------------------------------------------------------------
@@ -269,18 +275,23 @@ class SkillServer:
                 await session.commit()
 
     async def answer(self, skill: Skill) -> dict[str, Any]:
-        """The SkillResponse to one request."""
-        if skill.event_message is not None:
-            async with self.sessionmaker() as session:
-                return render(await event_message(session, skill=skill), block_id=skill.block_id)
-        work = asyncio.create_task(self._turn(skill))
+        """The SkillResponse to one request (Kakao shows an error of its own for anything else, so a failure here
+        is said in words)."""
         try:
+            if skill.event_message is not None:
+                async with self.sessionmaker() as session:
+                    messages = await event_message(session, skill=skill)
+                return render(messages, block_id=skill.block_id) if messages else plain(texts.STALE_BUTTON)
+            work = asyncio.create_task(self._turn(skill))
             messages, fresh = await asyncio.wait_for(asyncio.shield(work), self.answer_seconds)
-        except TimeoutError:
+        except TimeoutError:  # (an OSError too: caught first)
             follow_up = asyncio.create_task(self._answer_late(work, skill))
             self.late.add(follow_up)
             follow_up.add_done_callback(self.late.discard)
             return waiting(callback=skill.callback_url is not None)
+        except (SQLAlchemyError, OSError):
+            log.exception("kakao: a skill request failed")
+            return plain(texts.SOMETHING_WRONG)
         return render(messages, block_id=skill.block_id)
 
     async def _answer_late(self, work: asyncio.Task, skill: Skill) -> None:

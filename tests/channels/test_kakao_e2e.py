@@ -73,7 +73,7 @@ async def chat_id(api: LiveApi, key: str) -> int:
     return await api.scalar(select(Chat.id).where(Chat.channel == "kakao", Chat.address == key))
 
 
-def await_chat(api: LiveApi, key: str):
+def chat_of(api: LiveApi, key: str):
     return select(Chat.id).where(Chat.channel == "kakao", Chat.address == key).scalar_subquery()
 
 
@@ -230,7 +230,7 @@ async def test_a_late_answer_goes_to_the_callback_url(kakao, api, slow_answers):
     [used] = [c for c in kakao.callbacks.values() if c["user"] == me]
     assert used["used"]
     rows = await eventually(lambda: api.scalars(select(OutboxMessage).where(
-        OutboxMessage.chat_id == await_chat(api, me), OutboxMessage.status == "sent")), what="recorded sent")
+        OutboxMessage.chat_id == chat_of(api, me), OutboxMessage.status == "sent")), what="recorded sent")
     assert rows and not kakao.events_to(me)  # the callback carried it: no Event API message
 
 
@@ -252,3 +252,15 @@ async def test_many_new_owners_at_once(kakao, api):
     assert all("🔗" in s.text for s in shown)
     chats = await api.scalars(select(Chat.id).where(Chat.channel == "kakao", Chat.address.in_(users)))
     assert len(set(chats)) == 32
+
+
+async def test_an_event_call_shows_only_the_owners_own_message(kakao, api):
+    me, other = user(), user()
+    await kakao.say(me, "안녕하세요")
+    mine = await api.scalar(select(OutboxMessage.id).where(OutboxMessage.chat_id == chat_of(api, me)))
+    stranger = await kakao._ask(other, kakao.payload(other, "", block=fake_kakao.EVENT_BLOCK,
+                                                     params={"hotline_message": str(mine)}), via="event")
+    assert stranger.text == texts.STALE_BUTTON  # someone else's message is never shown
+    own = await kakao._ask(me, kakao.payload(me, "", block=fake_kakao.EVENT_BLOCK,
+                                             params={"hotline_message": str(mine)}), via="event")
+    assert own.text == texts.GREETING
