@@ -98,6 +98,7 @@ class FakeKakao:
         self.events: list[dict[str, Any]] = []  # Event API calls as received (headers and body)
         self.callbacks: dict[str, dict[str, Any]] = {}  # token -> {"issued": t, "used": bool, "body": ...}
         self.refuse_users: dict[str, tuple[int, dict]] = {}  # botUserKey -> the Event API's refusal
+        self.fail_next: list[tuple[int, dict]] = []  # the Event API's next answers: (status, body), then normal
         self.durations: list[float] = []
         self._tasks = itertools.count(1)
         self.app = Starlette(routes=[Route("/v2/bots/{bot}/talk", self._talk, methods=["POST"]),
@@ -204,6 +205,9 @@ class FakeKakao:
         assert body["event"]["name"] == EVENT_NAME
         [user] = body["user"]
         assert user["type"] == "botUserKey"
+        if self.fail_next:
+            status, answer = self.fail_next.pop(0)
+            return JSONResponse(answer, status_code=status)
         refusal = self.refuse_users.get(user["id"])
         if refusal is not None:
             return JSONResponse(refusal[1], status_code=refusal[0])

@@ -264,3 +264,22 @@ async def test_an_event_call_shows_only_the_owners_own_message(kakao, api):
     own = await kakao._ask(me, kakao.payload(me, "", block=fake_kakao.EVENT_BLOCK,
                                              params={"hotline_message": str(mine)}), via="event")
     assert own.text == texts.GREETING
+
+
+async def test_kakaos_server_errors_are_retried_and_the_message_still_goes_once(kakao, api):
+    me = user()
+    await kakao.say(me, "안녕하세요")
+    chat = await chat_id(api, me)
+    created = await api.http.post("/api/v1/tickets", json={"chat_id": chat, "text": "설비 점검 문의", "address": "서울 중구"},
+                                  headers=api.service_headers)
+    assert created.status_code == 201, created.text
+    _, agent = await api.agent("seoul")
+    kakao.fail_next += [(500, {"status": "ERROR"}), (429, {"status": "FAIL", "message": "too many"})]
+    r = await api.http.post(f"/api/v1/tickets/{created.json()['id']}/replies", json={"body": "점검은 목요일입니다."},
+                            headers=agent)
+    assert r.status_code == 201
+    await kakao.wait_for(me, "점검은 목요일입니다.", timeout=15)
+    row = await eventually(lambda: api.scalar(select(OutboxMessage).where(
+        OutboxMessage.chat_id == chat, OutboxMessage.kind == "staff_reply", OutboxMessage.status == "sent")))
+    assert row.attempts == 1  # the 500 counted; the 429 was a wait
+    assert len(kakao.events_to(me)) == 3 and kakao.count(me, "점검은 목요일입니다.") == 1
