@@ -190,12 +190,11 @@ async def web_history(request: Request, session: SessionDep) -> WebItemsOut:
 
 
 @router.get("/web/events", dependencies=[WebCaller])
-async def web_events(request: Request) -> StreamingResponse:
+async def web_events(request: Request, session: SessionDep) -> StreamingResponse:
     """Server-sent events: each message for the session as it comes (``event: message``, JSON like the history's
     items). The stream ends after a few minutes; the page's EventSource reconnects."""
-    sessionmaker = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        current = await current_web(request, session)
+    current = await current_web(request, session)
+    sessionmaker = request.app.state.sessionmaker  # the stream outlives the request's session
     writer = write_sessionmaker(sessionmaker)
 
     async def stream() -> AsyncIterator[str]:

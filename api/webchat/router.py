@@ -13,11 +13,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers.contact import contact_lines
 from api.centers.models import Center
 from api.centers.service import UnknownCenter, get_center_by_code
 from api.channels import web
+from api.db import SessionDep
 from api.errors import NotFound
 
 BASE = Path(__file__).resolve().parent
@@ -34,26 +36,24 @@ def retention_words(days: int) -> str:
     return f"{days // 365}년" if days % 365 == 0 else f"{days}일"
 
 
-async def _centre(request: Request, hint: str) -> Center | None:
+async def _centre(session: AsyncSession, hint: str) -> Center | None:
     if not hint:
         return None
-    async with request.app.state.sessionmaker() as session:
-        try:
-            return await get_center_by_code(session, hint[:40])
-        except UnknownCenter:
-            return None
+    try:
+        return await get_center_by_code(session, hint[:40])
+    except UnknownCenter:
+        return None
 
 
 @router.get("/chat")
-async def chat_page(request: Request, centre: str = "") -> HTMLResponse:
+async def chat_page(request: Request, session: SessionDep, centre: str = "") -> HTMLResponse:
     """The chat: the consent notice first, or the conversation of the owner's session."""
     settings = request.app.state.settings
     if not settings.web_chat:
         raise NotFound("웹 채팅을 사용하지 않도록 설정되어 있습니다.", code="channel_disabled")
-    center = await _centre(request, centre)
-    async with request.app.state.sessionmaker() as session:
-        current = await web.find(session, address=web.read_session(request.cookies.get(web.COOKIE),
-                                                                  secret=settings.secret_key))
+    center = await _centre(session, centre)
+    current = await web.find(session, address=web.read_session(request.cookies.get(web.COOKIE),
+                                                              secret=settings.secret_key))
     page = env.get_template("chat.html").render(
         centre=center, contacts=contact_lines(center) if center is not None else [],
         has_session=current is not None, retention=retention_words(settings.retention_days))
