@@ -149,11 +149,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.kb.endpoints import router as kb_router
     from api.tickets.endpoints import router as tickets_router
     from api.channels.endpoints import router as channels_router
+    from api.channels.web_endpoints import router as web_chat_router
     from api.outbox.endpoints import router as outbox_router
     from api.telegram_staff.endpoints import router as telegram_staff_router
 
-    for router in (health_router, auth_router, centers_router, kb_router, channels_router, outbox_router, tickets_router,
-                   telegram_staff_router):
+    for router in (health_router, auth_router, centers_router, kb_router, channels_router, web_chat_router,
+                   outbox_router, tickets_router, telegram_staff_router):
         app.include_router(router)
     from api.console.router import router as console_router  # the staff console at /console
     app.include_router(console_router)
