@@ -20,6 +20,7 @@ from starlette.routing import Route
 from api.app import create_app
 from api.bootstrap import seed_knowledge
 from api.centers.models import Center
+from api.channels import web
 from api.chats.models import Chat
 from api.conversations import texts
 from api.db import make_engine, make_sessionmaker
@@ -28,7 +29,7 @@ from api.tickets.models import Ticket
 from tests import dbutil
 from tests.bot.conftest import LiveApi, eventually, find_question
 from tests.bot.test_e2e import ANSWERED, CLARIFY, ESCALATE
-from tests.conftest import make_settings
+from tests.conftest import SECRET_KEY, make_settings
 from tests.servers import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -99,8 +100,11 @@ async def type_(page, text: str) -> None:
     await page.locator(".msg.me .bubble", has_text=text).last.wait_for()
 
 
-async def web_chat_id(api: LiveApi) -> int:
-    return max(await api.scalars(select(Chat.id).where(Chat.channel == "web")))
+async def web_chat_id(api: LiveApi, page) -> int:
+    """The chat of the page's session (its signed cookie)."""
+    [cookie] = [c["value"] for c in await page.context.cookies() if c["name"] == web.COOKIE]
+    address = web.read_session(cookie, secret=SECRET_KEY)
+    return await api.scalar(select(Chat.id).where(Chat.channel == "web", Chat.address == address))
 
 
 async def test_the_owners_journey_at_desktop_width(api, browser):
@@ -150,7 +154,7 @@ async def test_the_owners_journey_at_desktop_width(api, browser):
     await tap(page, "접수하기")
     ack = await bot(page, "접수번호").inner_text()
     assert "답변드릴게요" in ack and "상담 시간" in ack  # the promise of when a person answers
-    chat = await web_chat_id(api)
+    chat = await web_chat_id(api, page)
     ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == chat))
     assert await api.scalar(select(Center.code).where(Center.id == ticket.center_id)) == "gyeongnam"
     assert ticket.company_name == "(주)창원정밀"
@@ -216,7 +220,7 @@ async def test_phone_width_and_a_reply_waiting_for_the_owner(api, browser):
     await tap(page, texts.BTN_SKIP)
     await tap(page, "접수하기")
     await bot(page, "접수번호").wait_for()
-    ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == await web_chat_id(api)))
+    ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == await web_chat_id(api, page)))
     cookies = await context.cookies()
     await page.close()
     _, agent = await api.agent("seoul")
