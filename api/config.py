@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value  # docker-compose passes "" for unset
 
+    @field_validator("web_frame_ancestors")
+    @classmethod
+    def _sources_only(cls, value: str) -> str:
+        if not value.strip() or any(c in value for c in ";,\r\n"):
+            raise ValueError("HOTLINE_WEB_FRAME_ANCESTORS: CSP sources separated by spaces (e.g. https://www.gntp.or.kr)")
+        return " ".join(value.split())
+
     @property
     def kakao_events_enabled(self) -> bool:
         """Whether messages to KakaoTalk owners can be delivered (the Event API is configured)."""

@@ -162,3 +162,15 @@ async def test_retention_forgets_idle_sessions_and_what_they_wrote(site):
         await db.commit()
         assert await db.scalar(select(func.count()).select_from(WebMessage)) == 0
     assert (await client.get("/api/v1/channels/web/history")).status_code == 401
+
+
+def test_the_framing_sites_are_sources_only():
+    from pydantic import ValidationError
+
+    from api.config import Settings
+
+    assert Settings(_env_file=None, web_frame_ancestors=" https://a.or.kr   https://b.or.kr ").web_frame_ancestors == (
+        "https://a.or.kr https://b.or.kr")
+    for bad in ("*; script-src *", "https://a.or.kr\nX-Evil: 1", " "):
+        with pytest.raises(ValidationError):
+            Settings(_env_file=None, web_frame_ancestors=bad)
