@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from functools import partial
 
+import httpx
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.channels.endpoints import knowledge_of
+from api.channels.kakao import SkillServer
+from api.channels.kakao_events import EventApi, KakaoDeliverer
 from api.config import Settings, get_settings
 from api.db import is_sqlite, make_engine, make_sessionmaker
 from api.errors import install_error_handlers
 from api.ratelimits import RateLimits
 from api.headers import SecurityHeaders
+from api.outbox.delivery import RetryPolicy
+from api.tickets.base import policy_from_settings
+from api.webchat.router import router as webchat_router
 
 
 class BodySizeLimit:
@@ -88,9 +97,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from api.tickets.scheduler import start_scheduler, stop_scheduler
 
             scheduler = start_scheduler(app.state.sessionmaker, settings)
+        http = httpx.AsyncClient()  # Kakao: skill callbacks and the Event API
+        app.state.kakao_skill = SkillServer(
+            sessionmaker=app.state.sessionmaker, knowledge_for=partial(knowledge_of, app),
+            policy=policy_from_settings(settings), max_text_chars=settings.max_text_chars,
+            answer_seconds=settings.kakao_answer_seconds, limits=app.state.rate_limits, http=http)
+        kakao = None
+        if settings.kakao_events_enabled:
+            kakao = KakaoDeliverer(app.state.sessionmaker, EventApi(
+                http, base_url=settings.kakao_api_base_url, rest_key=settings.kakao_rest_key,
+                bot_id=settings.kakao_bot_id, event_name=settings.kakao_event_name),
+                policy=RetryPolicy.from_settings(settings), interval=settings.kakao_outbox_interval)
+            kakao_task = asyncio.create_task(kakao.run())
         try:
             yield
         finally:
+            if kakao is not None:
+                kakao.stop()
+                await kakao_task
+            await app.state.kakao_skill.close()
+            await http.aclose()
             if scheduler is not None:
                 await stop_scheduler(*scheduler)
             await ask_log_writer.close()
@@ -104,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.rate_limits = RateLimits(redis_url=settings.redis_url, ask_per_minute=settings.ask_rate_per_minute,
                                        chat_messages=settings.chat_rate_limit,
-                                       chat_window_seconds=settings.chat_rate_window)
+                                       chat_window_seconds=settings.chat_rate_window,
+                                       web_session_per_minute=settings.web_session_rate_per_minute,
+                                       web_ip_per_minute=settings.web_ip_rate_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # The security headers go outside Starlette's own outermost layer (its 500 handling), so that every response
@@ -112,7 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     build_stack = app.build_middleware_stack
     docs_paths = frozenset(("/docs", "/docs/oauth2-redirect", "/redoc")) if docs else frozenset()
     app.build_middleware_stack = lambda: SecurityHeaders(build_stack(), production=settings.env == "production",
-                                                         docs_paths=docs_paths)
+                                                         docs_paths=docs_paths,
+                                                         chat_frame_ancestors=settings.web_frame_ancestors)
 
     from api.auth.endpoints import router as auth_router
     from api.centers.endpoints import router as centers_router
@@ -120,12 +149,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from api.kb.endpoints import router as kb_router
     from api.tickets.endpoints import router as tickets_router
     from api.channels.endpoints import router as channels_router
+    from api.channels.web_endpoints import router as web_chat_router
     from api.outbox.endpoints import router as outbox_router
     from api.telegram_staff.endpoints import router as telegram_staff_router
 
-    for router in (health_router, auth_router, centers_router, kb_router, channels_router, outbox_router, tickets_router,
-                   telegram_staff_router):
+    for router in (health_router, auth_router, centers_router, kb_router, channels_router, web_chat_router,
+                   outbox_router, tickets_router, telegram_staff_router):
         app.include_router(router)
     from api.console.router import router as console_router  # the staff console at /console
     app.include_router(console_router)
+    app.include_router(webchat_router)  # the web chat at /chat
     return app

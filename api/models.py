@@ -4,6 +4,7 @@ from api.auth.models import LoginAttempt
 from api.centers.models import Center, CenterClosure, CenterEvent
 from api.companies.models import Company, OwnerChat
 from api.console.models import CannedResponse, ConsoleSession, FaqCandidate
+from api.channels.models import WebMessage, WebSession
 from api.chats.models import Chat
 from api.conversations.models import ChannelUpdate, Conversation
 from api.db import Base

@@ -37,12 +37,14 @@ def storage_uri(redis_url: str | None) -> str:
 
 class RateLimits:
     def __init__(self, *, redis_url: str | None = None, ask_per_minute: int = 30, chat_messages: int = 12,
-                 chat_window_seconds: int = 30):
+                 chat_window_seconds: int = 30, web_session_per_minute: int = 20, web_ip_per_minute: int = 60):
         self.storage = storage_from_string(storage_uri(redis_url))
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.ask = RateLimitItemPerMinute(ask_per_minute)
         self.chat = RateLimitItemPerSecond(chat_messages, chat_window_seconds)
         self.chat_warning = RateLimitItemPerSecond(1, chat_window_seconds)
+        self.web_session = RateLimitItemPerMinute(web_session_per_minute)
+        self.web_ip = RateLimitItemPerMinute(web_ip_per_minute)
         self.shared = bool(redis_url)
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> Verdict:
@@ -58,6 +60,14 @@ class RateLimits:
 
     async def ask_by_ip(self, ip: str) -> Verdict:
         return await self.hit(self.ask, "ask", ip)
+
+    async def web_by_session(self, address: str) -> Verdict:
+        """A message in a web chat session."""
+        return await self.hit(self.web_session, "web-session", address)
+
+    async def web_by_ip(self, ip: str) -> Verdict:
+        """Any web chat request from an address (new sessions, messages, history, live updates)."""
+        return await self.hit(self.web_ip, "web-ip", ip)
 
     async def chat_flood(self, channel: str, chat_id: int) -> Literal["ok", "warn", "drop"]:
         """An owner's message: within the chat's limit; or the first one over it (a polite warning is due); or

@@ -1,7 +1,8 @@
 """Retention: personal data is kept for ``HOTLINE_RETENTION_DAYS`` (default three years), then removed.
 
 One job over every domain, each removing its own data (``api.tickets.retention``, ``api.outbox.service``,
-``api.kb.asklog``, ``api.kb.suggestions``, ``api.conversations.runner``, ``api.companies.service``); the scheduler runs it daily.
+``api.kb.asklog``, ``api.kb.suggestions``, ``api.conversations.runner``, ``api.companies.service``,
+``api.channels.web``); the scheduler runs it daily.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.channels.web import forget_idle as forget_idle_web_sessions
 from api.companies.service import forget_stale
 from api.conversations.runner import forget_idle, prune_claims
 from api.db import utcnow
@@ -44,7 +46,8 @@ async def forget_stale_personal_data(session: AsyncSession, *, now: datetime | N
     cutoff = now - timedelta(days=older_than_days)
     counts = {"ask_logs": await forget_old_questions(session, asked_before=cutoff),
               "suggestions": await forget_old_suggestions(session, created_before=cutoff),
-              "conversations": await forget_idle(session, untouched_since=cutoff)}
+              "conversations": await forget_idle(session, untouched_since=cutoff),
+              "web_sessions": await forget_idle_web_sessions(session, untouched_since=cutoff)}
     counts.update(await forget_stale(session, untouched_since=cutoff))
     await prune_claims(session, processed_before=now - CLAIMS_KEPT)
     await session.flush()

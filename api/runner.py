@@ -48,6 +48,11 @@ def run_all(settings: Settings, *, host: str, port: int) -> None:
     api_url = f"http://{host}:{port}"
     server = _server(host, port)
     click.echo(f"API and console: {api_url}  (console: {api_url}/console)")
+    if settings.web_chat:  # no token, no account: a newcomer can try the product in a browser at once
+        click.echo(f"Web chat for company owners: {api_url}/chat  (embed on a centre's site: {api_url}/chat/embed.js)")
+    if settings.kakao_skill_secret:
+        events = "on" if settings.kakao_events_enabled else "OFF (staff replies to KakaoTalk owners wait)"
+        click.echo(f"KakaoTalk skill: {api_url}/api/v1/channels/kakao/skill  (Event API: {events})")
     if settings.telegram_token:
         env = {**os.environ, "HOTLINE_API_URL": api_url}
         bot = subprocess.Popen([sys.executable, "-m", "api.cli", "bot"], env=env)

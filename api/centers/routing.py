@@ -112,6 +112,14 @@ def centers_for(region: Region) -> tuple[str, ...]:
     return (SIDO_CENTER[region.sido],)
 
 
+def home_address(center_code: str) -> str | None:
+    """An address naming the whole region ``center_code`` serves (its province, or 포항시), which routes to it;
+    None for the centres that share their province by city (경기, 경기대진, 경북)."""
+    if center_code == "pohang":
+        return f"{GYEONGBUK} 포항시"
+    return next((sido for sido, code in SIDO_CENTER.items() if code == center_code), None)
+
+
 # --- colloquial vocabulary ------------------------------------------------------------------------
 
 # Abbreviations and former names of provinces. "광주"/"광주시" also name 경기 광주시 (added from the data).

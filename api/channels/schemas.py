@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.contract import Action, OutboxRecord, UpdateResult
 
@@ -80,3 +80,77 @@ class LocalMessageIn(BaseModel):
     text: str | None = Field(default=None, max_length=4000)
     button: str | None = Field(default=None, max_length=64, description="the data of a pressed button")
     display_name: str = Field(default="", max_length=200)
+
+
+# --- KakaoTalk: the SkillPayload (only what the skill reads is checked; Kakao's other fields are kept) -------------
+
+
+class _KakaoModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class KakaoUser(_KakaoModel):
+    id: str = Field(min_length=1, max_length=200)
+    type: str | None = None
+    properties: dict[str, Any] | None = None
+
+
+class KakaoBlock(_KakaoModel):
+    id: str | None = Field(default=None, max_length=100)
+    name: str | None = None
+
+
+class KakaoUserRequest(_KakaoModel):
+    utterance: str = Field(default="", max_length=4000)
+    user: KakaoUser
+    block: KakaoBlock | None = None
+    callbackUrl: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
+
+
+class KakaoAction(_KakaoModel):
+    params: dict[str, Any] | None = None
+    clientExtra: dict[str, Any] | None = None
+
+    @field_validator("clientExtra", mode="before")
+    @classmethod
+    def _no_extra(cls, value: Any) -> Any:
+        return value if isinstance(value, dict) else None  # Kakao sends null (or "null") without a button
+
+
+class KakaoBot(_KakaoModel):
+    id: str | None = Field(default=None, max_length=100)
+
+
+class KakaoSkillIn(_KakaoModel):
+    """Kakao i OpenBuilder's SkillPayload."""
+
+    userRequest: KakaoUserRequest
+    action: KakaoAction = Field(default_factory=KakaoAction)
+    bot: KakaoBot | None = None
+
+
+# --- the web chat ----------------------------------------------------------------------------------------------------
+
+
+class WebStartIn(BaseModel):
+    consent: bool = Field(description="the owner agreed to the use of what they write (the page asks first)")
+    centre: str | None = Field(default=None, max_length=40, description="the centre whose website embeds the chat")
+
+
+class WebMessageIn(BaseModel):
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$", description="unique per message: a repeat gets the same replies")
+    text: str | None = Field(default=None, max_length=4000)
+    button: str | None = Field(default=None, max_length=64, description="the data of a pressed button")
+    label: str | None = Field(default=None, max_length=200, description="the pressed button's text, for the history")
+
+
+class WebItemOut(BaseModel):
+    id: str = Field(description="'o<n>' for the owner's messages, 'b<n>' for the service's")
+    mine: bool
+    text: str
+    buttons: list[list[ButtonOut]] = Field(default_factory=list)
+    at: str
+
+
+class WebItemsOut(BaseModel):
+    messages: list[WebItemOut]

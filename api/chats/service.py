@@ -2,16 +2,17 @@
 
 Telegram chats (owners' private chats and centres' staff groups) and local terminal chats are addressed by their
 own number, which is also their chat id. KakaoTalk users and web chat sessions are addressed by strings; their
-chat ids are allocated from ``ALLOCATED_MIN`` up (Telegram's ids stay far below 2**52, local chats start at
+chat ids are drawn from ``ALLOCATED_MIN`` up (Telegram's ids stay far below 2**52, local chats start at
 2**53). Keyword-only functions over an ``AsyncSession``; they flush, the caller commits.
 """
 
 from __future__ import annotations
 
 import functools
+import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.chats.models import Chat
@@ -21,6 +22,7 @@ from api.errors import NotFound, Unprocessable
 
 LOCAL_CHAT_MIN = 2**53  # local terminal chats (``hotline chat``) are numbered from here
 ALLOCATED_MIN = 2**60  # chats of channels with string addresses
+ALLOCATED_SPAN = 2**62  # their ids: ALLOCATED_MIN ≤ id < ALLOCATED_MIN + ALLOCATED_SPAN (< 2**63)
 NUMBERED = frozenset({TELEGRAM, LOCAL})
 MAX_ADDRESS_CHARS = 200
 _ALLOCATE_ATTEMPTS = 20
@@ -90,12 +92,12 @@ async def ensure_chats(session: AsyncSession, *, channel: str, addresses: list[s
 
 
 async def _allocate(session: AsyncSession, *, channel: str, address: str) -> int:
-    """A new chat id from ``ALLOCATED_MIN`` up. Two writers may pick the same next id; the loser tries again (or
-    finds that the other writer created the very chat it wanted)."""
+    """A new chat id, drawn at random from ``ALLOCATED_MIN`` up (2**62 ids: writers creating chats at the same
+    time never wait for one another, as they would taking turns on the highest id). A collision, or another writer
+    creating the very chat wanted, is tried again / found."""
     insert = dialect_insert(session.get_bind().dialect.name)
     for _ in range(_ALLOCATE_ATTEMPTS):
-        top = await session.scalar(select(func.max(Chat.id)).where(Chat.id >= ALLOCATED_MIN))
-        candidate = (top or ALLOCATED_MIN - 1) + 1
+        candidate = ALLOCATED_MIN + secrets.randbelow(ALLOCATED_SPAN)
         result = await session.execute(
             insert(Chat).values(id=candidate, channel=channel, address=address, created_at=utcnow())
             .on_conflict_do_nothing().returning(Chat.id))

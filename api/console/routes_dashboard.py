@@ -26,6 +26,7 @@ async def dashboard(request: Request, db: ConsoleDB, user: AdminUser, days: int 
     first_day = today - timedelta(days=days - 1)
     since = datetime.combine(first_day, datetime.min.time(), tzinfo=KST)
     rows, totals = await stats.center_stats(db, since=since, now=now)
+    channels = await stats.channel_stats(db, since=since)
     series = await stats.outcome_series(db, since=first_day, until=today, by="week" if days > 30 else "day")
     asked = {o: sum(b.counts[o] for b in series) for o in stats.OUTCOMES}
     asked_total = sum(asked.values())
@@ -34,4 +35,5 @@ async def dashboard(request: Request, db: ConsoleDB, user: AdminUser, days: int 
     stale = await kb_entries.count_stale(db, programme_year=programme_year, today=today)
     return render(request, "dashboard.html", rows=rows, totals=totals, series=series, days=days, periods=PERIODS,
                   asked=asked, asked_total=asked_total, worst_median=worst, outcomes=stats.OUTCOMES,
-                  first_day=first_day, today=today, stale_entries=stale, programme_year=programme_year)
+                  first_day=first_day, today=today, stale_entries=stale, programme_year=programme_year,
+                  channels=channels)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from api.centers.service import list_centers
+from api.chats.service import channels_of
 from api.console import service
 from api.console.web import (ConsoleDB, ConsoleRoute, CurrentUser, PostUser, page_window, redirect, render,
                              staff_principal)
@@ -33,7 +34,8 @@ VIEWS = {
 COUNTED_VIEWS = ("active", "mine", "unassigned", "overdue")
 EVENT_LABELS = {"created": "접수", "claimed": "담당 지정", "replied": "답변", "transferred": "센터 이관",
                 "resolved": "해결 처리", "reopened": "다시 열림", "owner_message": "추가 문의", "rated": "만족도 평가",
-                "overdue": "응답 기한 초과", "escalated": "관리자 알림", "anonymised": "개인정보 삭제"}
+                "overdue": "응답 기한 초과", "escalated": "관리자 알림", "anonymised": "개인정보 삭제",
+                "undelivered": "메시지 전달 실패"}
 
 
 def _staff(request: Request):
@@ -73,7 +75,8 @@ async def queue(request: Request, db: ConsoleDB, user: CurrentUser, view: str = 
     return render(request, "queue.html", result=result, items=result.items, view=view, views=VIEWS, counts=counts,
                   q=query, center_code=center_code, centers=centers, page=page, pages=pages,
                   window=page_window(page, pages), link=link, now=now,
-                  overdue_ids={i.ticket.id for i in result.items if tickets_base.is_overdue(i.ticket, now)})
+                  overdue_ids={i.ticket.id for i in result.items if tickets_base.is_overdue(i.ticket, now)},
+                  channels=await channels_of(db, chat_ids=[i.ticket.chat_id for i in result.items]))
 
 
 async def _detail(request: Request, db, ticket_id: int):
@@ -92,6 +95,7 @@ async def ticket_page(request: Request, db: ConsoleDB, user: CurrentUser, ticket
     return render(request, "ticket.html", d=detail, t=ticket, canned=canned, centers=centers, proposed=proposed,
                   kb_choices=kb_choices,
                   event_labels=EVENT_LABELS, now=now, overdue=tickets_base.is_overdue(ticket, now),
+                  channel=(await channels_of(db, chat_ids=[ticket.chat_id]))[ticket.chat_id],
                   centre_names={c.code: c.name for c in await list_centers(db)})
 
 

@@ -17,6 +17,9 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.centers.models import Center, CenterClosure
+from api.chats.models import Chat
+from api.chats.service import LOCAL_CHAT_MIN
+from api.contract import CHANNELS
 from api.kb.models import AskLog
 from api.sla import BusinessCalendar
 from api.tickets.models import Ticket
@@ -191,3 +194,37 @@ async def outcome_series(db: AsyncSession, *, since: date, until: date, by: str 
             buckets.append(bucket)
             cursor += timedelta(days=1)
     return buckets
+
+
+@dataclass
+class ChannelStats:
+    """One door's traffic over a period: questions by outcome, and the tickets opened from it."""
+
+    channel: str
+    counts: dict[str, int] = field(default_factory=lambda: {o: 0 for o in OUTCOMES})
+    tickets: int = 0
+
+    @property
+    def questions(self) -> int:
+        return sum(self.counts.values())
+
+
+async def channel_stats(db: AsyncSession, *, since: datetime) -> list[ChannelStats]:
+    """Questions (by outcome, chit-chat excluded) and tickets created since ``since``, per channel; every channel
+    listed, busiest first. A ticket's channel is its chat's (chats that predate the chats table: Telegram, or
+    local from ``LOCAL_CHAT_MIN``)."""
+    out = {c: ChannelStats(channel=c) for c in CHANNELS}
+    asked = await db.execute(
+        select(AskLog.channel, AskLog.outcome, func.count())
+        .where(AskLog.created_at >= since, AskLog.kind == "question", AskLog.outcome.in_(OUTCOMES))
+        .group_by(AskLog.channel, AskLog.outcome))
+    for channel, outcome, count in asked.all():
+        out.setdefault(channel, ChannelStats(channel=channel)).counts[outcome] += count
+    channel = func.coalesce(Chat.channel, case((Ticket.chat_id >= LOCAL_CHAT_MIN, "local"), else_="telegram"))
+    opened = await db.execute(select(channel, func.count()).select_from(Ticket)
+                              .outerjoin(Chat, Chat.id == Ticket.chat_id)
+                              .where(Ticket.created_at >= since).group_by(channel))
+    for name, count in opened.all():
+        out.setdefault(name, ChannelStats(channel=name)).tickets += count
+    return sorted(out.values(), key=lambda c: (-(c.questions + c.tickets), CHANNELS.index(c.channel)
+                                                if c.channel in CHANNELS else len(CHANNELS)))

@@ -180,6 +180,9 @@ def _csrf_field(context_user: UserView | None, login_csrf: str | None = None) ->
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(token)
 
 
+
+CHANNEL_NAMES = {"telegram": "텔레그램", "kakao": "카카오톡", "web": "웹 채팅", "local": "터미널 채팅"}  # where owners asked
+
 env = Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
 env.filters["dt"] = fmt_dt
@@ -189,6 +192,7 @@ env.filters["bhours"] = fmt_business_hours
 env.filters["due"] = due_view
 env.filters["pct"] = lambda v: "-" if v is None else f"{v * 100:.0f}%"
 env.globals["csrf_field"] = _csrf_field
+env.globals["channel_names"] = CHANNEL_NAMES
 env.filters["author"] = author_display
 env.filters["owner"] = owner_text
 env.filters["excerpt"] = excerpt

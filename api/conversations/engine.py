@@ -367,6 +367,12 @@ class _Step:
             place = self.state.profile.place
             if place is not None:
                 rows.append((_button(texts.BTN_SAME_ADDRESS.format(address=place.region), contract.Place()),))
+            hint = self.incoming.centre_hint
+            hinted = self.ctx.centre_place(hint) if hint else None
+            esc.options = []
+            if hinted is not None and (place is None or place.center_code != hinted.center_code):
+                esc.options = [hinted]  # the centre whose website the owner came from: one tap
+                rows.append((_button(texts.BTN_HINTED_ADDRESS.format(region=hinted.region), contract.Place(0)),))
             rows.append((CANCEL,))
             self.say(lead + texts.ASK_ADDRESS, *rows)
         elif not esc.company_done:
@@ -479,7 +485,7 @@ class _Step:
                 return
             self.routed(esc, place, None)
             return
-        if esc.step != "address_pick" or index >= len(esc.options):
+        if index >= len(esc.options):
             self.say(texts.STALE_BUTTON, (CANCEL,))
             return
         self.routed(esc, esc.options[index], None)

@@ -51,6 +51,7 @@ class Incoming:
     event: Event
     at: datetime
     display_name: str = ""
+    centre_hint: str | None = None  # a centre code the channel suggests (a centre's website embedding the web chat)
 
 
 def typed(text: str | None) -> Text | Command:
@@ -146,6 +147,9 @@ class Context(Protocol):
 
     def route(self, text: str) -> Routing:
         """The centre serving the place named in ``text``."""
+
+    def centre_place(self, code: str) -> Place | None:
+        """The whole region a centre serves, as a place (None for a centre sharing its province)."""
 
 
 # --- what comes out ------------------------------------------------------------------------------------------------

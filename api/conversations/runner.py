@@ -224,6 +224,13 @@ class _Context:
             return None
         return answer_view(entry, self.knowledge)
 
+    def centre_place(self, code: str) -> Place | None:
+        center = self.centres.get(code)
+        address = routing.home_address(code)
+        if center is None or address is None:
+            return None
+        return Place(address=address, region=address, center_code=center.code, center_name=center.name)
+
     def route(self, text: str) -> Routing:
         resolution = routing.resolve(text)
 

@@ -101,6 +101,7 @@ ASK_QUESTION_FOR_HUMAN = "상담원에게 전달할 질문을 한두 문장으�
 ASK_ADDRESS = ("공장이 있는 지역을 알려 주세요. 관할 스마트제조혁신센터로 연결해 드려요.\n"
                "시·군·구까지면 충분해요. 예) 경기 화성시, 경남 창원시 성산구")
 BTN_SAME_ADDRESS = "지난번과 같아요 ({address})"
+BTN_HINTED_ADDRESS = "📍 {region}에 공장이 있어요"
 ADDRESS_AMBIGUOUS = ("같은 이름의 지역이 여러 곳 있어요. 공장이 있는 곳을 골라 주세요.\n"
                      "(목록에 없으면 시·도와 함께 다시 적어 주세요.)")
 ADDRESS_NOT_FOUND = ("입력하신 내용에서 공장 지역을 찾지 못했어요. 시·군·구를 함께 적어 주세요. 예) 경기 포천시\n"
@@ -273,3 +274,10 @@ def rated(stars: int) -> str:
 ASK_COMMENT = "의견을 적어 보내 주세요. 담당 센터에 전달돼요."
 RATING_COMMENT_THANKS = "소중한 의견 감사합니다. 더 나은 상담이 되도록 반영할게요."
 RATING_INVALID = "평가를 저장하지 못했어요. 아직 답변 완료 전이거나 이 대화방의 문의가 아닐 수 있어요."
+
+
+# --- channel adapters' own words ------------------------------------------------------------------------------------
+
+# KakaoTalk: said at once when an answer takes longer than the skill may wait (the answer follows).
+KAKAO_WAIT = "답변을 준비하고 있어요. 잠시만 기다려 주세요. ⏳"
+CHOICES_HEAD = "아래 번호 버튼으로 골라 주세요."

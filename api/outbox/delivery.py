@@ -182,6 +182,16 @@ async def hand_over(session: AsyncSession, *, ids: Sequence[int], now: datetime 
     return await records(session, ids=ids)
 
 
+async def give_back(session: AsyncSession, *, ids: Sequence[int], now: datetime | None = None) -> None:
+    """Messages handed over for a response that never reached the owner (a KakaoTalk skill answer ready only after
+    the skill had to answer): pending again, due now, for the channel's deliverer."""
+    if ids:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sent")
+                              .values(status="pending", sent_at=None, next_attempt_at=now or utcnow(),
+                                      lease_token=None, lease_until=None)
+                              .execution_options(synchronize_session=False))
+
+
 async def records(session: AsyncSession, *, ids: Sequence[int]) -> list[OutboxRecord]:
     """The outbox records of ``ids``, in id order (no lease)."""
     if not ids:

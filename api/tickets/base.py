@@ -141,3 +141,14 @@ async def ticket_for_staff(session: AsyncSession, staff: Staff, ticket_id: int, 
 async def reload(session: AsyncSession, ticket_id: int) -> Ticket:
     return await session.scalar(select(Ticket).where(Ticket.id == ticket_id)
                                 .execution_options(populate_existing=True))
+
+
+async def record_undelivered(session: AsyncSession, *, ticket_id: int, channel: str, kind: str, error: str,
+                             at: datetime) -> None:
+    """A message about the ticket that its channel refused for good (the owner blocked the channel, withdrew
+    consent, …): recorded on the ticket, so staff know the owner did not get it. Flushes."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is not None:
+        add_event(session, ticket, "undelivered", at=at, actor_type="system",
+                  data={"channel": channel, "message": kind, "error": error[:500]})
+        await session.flush()

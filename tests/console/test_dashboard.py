@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from api.centers.models import Center, CenterClosure
+from api.chats.models import Chat
 from api.console import stats
 from api.db import utcnow
 from api.kb.models import AskLog
@@ -154,3 +155,32 @@ async def test_outside_hours_replies_are_counted(db):
     rows, totals = await stats.center_stats(db, since=kst(2026, 11, 1), now=kst(2026, 11, 23, 16))
     s = next(r for r in rows if r.code == "seoul")
     assert (s.responded, s.outside_hours, totals.outside_hours) == (2, 1, 1)
+
+
+async def test_questions_and_tickets_are_split_by_channel(admin_client, db):
+    seoul = await center_id(db, "seoul")
+    now = utcnow()
+    kakao_chat = Chat(id=2**60 + 9001, channel="kakao", address="botuser-dash")
+    web_chat = Chat(id=2**60 + 9002, channel="web", address="websession-dash")
+    db.add_all([kakao_chat, web_chat])
+    await db.flush()
+    for chat_id in (kakao_chat.id, kakao_chat.id, web_chat.id, 10_500):  # 10_500: a Telegram chat of old
+        ticket = await add_ticket(db, seoul, created=now - timedelta(hours=1), first_due=now + timedelta(hours=3))
+        ticket.chat_id = chat_id
+    for channel, outcome in (("kakao", "answered"), ("kakao", "escalate"), ("web", "clarify"),
+                             ("telegram", "answered")):
+        db.add(AskLog(text="q", outcome=outcome, kind="question", channel=channel, created_at=now, score=0.5,
+                      candidates=[]))
+    await db.commit()
+    rows = {c.channel: c for c in await stats.channel_stats(db, since=now - timedelta(days=1))}
+    assert rows["kakao"].counts == {"answered": 1, "clarify": 0, "escalate": 1} and rows["kakao"].tickets == 2
+    assert rows["web"].questions == 1 and rows["web"].tickets == 1
+    assert rows["telegram"].questions == 1 and rows["telegram"].tickets == 1
+    assert rows["local"].questions == 0 and rows["local"].tickets == 0
+    page = " ".join(text_of(await admin_client.get("/console/dashboard?days=7")).split())
+    assert "문의 경로별" in page and "카카오톡" in page and "웹 채팅" in page
+    queue = text_of(await admin_client.get("/console/queue"))
+    assert "카카오톡" in queue and "웹 채팅" in queue and "텔레그램" in queue
+    ticket_id = await db.scalar(select(Ticket.id).where(Ticket.chat_id == web_chat.id))
+    detail = " ".join(text_of(await admin_client.get(f"/console/tickets/{ticket_id}")).split())
+    assert "문의 경로 웹 채팅" in detail or "문의 경로</dt><dd class=\"channel\">웹 채팅" in detail

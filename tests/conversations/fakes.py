@@ -73,6 +73,10 @@ class FakeContext:
                 return routing
         return Routing("unknown")
 
+    def centre_place(self, code: str) -> Place | None:
+        return {"gyeongnam": GOSEONG[1].model_copy(update={"address": "경상남도", "region": "경상남도"}),
+                "pohang": POHANG}.get(code)
+
     def routes(self, name: str, place: Place) -> "FakeContext":
         self.places[name] = Routing("routed", place=place, contact="☎ 센터: 031-000-0000")
         return self

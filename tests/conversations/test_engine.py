@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from api import contract
 from api.conversations import texts
 from api.conversations.model import (AppendToTicket, Attachment, CreateTicket, Incoming, LogAsk, RateTicket,
-                                     RecordFeedback, RecordPick, Routing)
+                                     RecordFeedback, RecordPick, Routing, Text)
 from api.conversations.state import ChatState
 from tests.conversations.fakes import (AS, GOSEONG, HWASEONG, NOW, POHANG, RATIO, Chat, FakeContext, answered,
                                        clarify, press, ticket)
@@ -122,6 +122,21 @@ def test_ambiguous_places_are_offered_and_the_last_place_can_be_reused():
     # the same factory as last time: its company and business number are not asked again
     assert "• 회사: 대흥정밀" in chat.said and "123-45-67891" in chat.said
     assert chat.state.escalation.step == "confirm"
+
+
+def test_the_centre_a_web_chat_came_from_is_offered_as_the_place():
+    chat = Chat(FakeContext())
+    chat(Incoming(event=Text("설비 문의"), at=NOW, centre_hint="gyeongnam"))
+    assert texts.ASK_ADDRESS in chat.said and "📍 경상남도에 공장이 있어요" in chat.labels()
+    chat.tap("경상남도에 공장이 있어요")
+    assert "경상남도 — 경남스마트제조혁신센터에서 담당해요" in chat.said
+    assert chat.state.escalation.place.center_code == "gyeongnam" and chat.state.escalation.step == "company"
+    # no hint, or a centre sharing its province: no such button, and a stale tap does nothing
+    plain_chat = Chat(FakeContext())
+    plain_chat(Incoming(event=Text("설비 문의"), at=NOW, centre_hint="gyeonggi"))
+    assert not any("공장이 있어요" in label for label in plain_chat.labels())
+    plain_chat(press("addr:0"))
+    assert plain_chat.said.startswith(texts.STALE_BUTTON) and plain_chat.state.escalation.place is None
 
 
 def test_a_place_or_company_in_the_question_is_not_asked_again():

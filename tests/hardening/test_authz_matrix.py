@@ -42,6 +42,9 @@ PUBLIC = dict.fromkeys(ROLES, OK)
 BOT = {"anonymous": 401, "service": OK, "agent_a": 403, "agent_b": 403, "admin": 403}
 STAFF = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": OK, "admin": OK}
 ADMIN = {"anonymous": 401, "service": 403, "agent_a": 403, "agent_b": 403, "admin": OK}
+# Cookie sessions (the web chat) and Kakao's shared secret: a bearer token, whoever's, is no way in.
+NOBODY = dict.fromkeys(ROLES, 401)
+KAKAO_SECRET = "kakao-skill-secret-authz-0123456789"
 # A ticket (or another object) of centre A: its agents and admins; agent B must not even learn it exists.
 OWN_CENTRE = {"anonymous": 401, "service": 403, "agent_a": OK, "agent_b": 404, "admin": OK}
 
@@ -286,6 +289,23 @@ async def _create_ticket(w: World, role: str) -> Call:
                                                  "address": ADDRESS[CENTRE_A]})
 
 
+async def _kakao_skill(w: World, role: str) -> Call:
+    user = {"id": f"authz-{fresh()}", "type": "botUserKey"}
+    return Call("POST", "/api/v1/channels/kakao/skill", json={"userRequest": {"utterance": "안녕하세요", "user": user}})
+
+
+WEB = {"X-Hotline-Chat": "1"}
+
+
+async def _web_session(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/channels/web/session", json={"consent": True}, headers=WEB)
+
+
+async def _web_message(w: World, role: str) -> Call:
+    return Call("POST", "/api/v1/channels/web/messages", json={"key": f"authz-{fresh():08d}", "text": "안녕"},
+                headers=WEB)
+
+
 def on_ticket(action: str, body: dict | None = None, *, resolved: bool = False) -> Builder:
     async def build(w: World, role: str) -> Call:
         ticket_id, _ = await w.ticket(CENTRE_A, resolved=resolved)
@@ -338,6 +358,16 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/outbox/lease": Rule(BOT, _lease),
     "POST /api/v1/outbox/report": Rule(BOT, _report),
     "POST /api/v1/tickets": Rule(BOT, _create_ticket, 201),
+    # KakaoTalk's chatbot proves itself with the skill's secret header (tests/channels/test_kakao_e2e.py)
+    "POST /api/v1/channels/kakao/skill": Rule(NOBODY, _kakao_skill),
+    # the web chat: anyone may start a session (after consenting); the rest is that session's (its cookie)
+    "POST /api/v1/channels/web/session": Rule(PUBLIC, _web_session, 201),
+    "POST /api/v1/channels/web/messages": Rule(NOBODY, _web_message),
+    "GET /api/v1/channels/web/history": Rule(NOBODY, get("/api/v1/channels/web/history")),
+    "GET /api/v1/channels/web/events": Rule(NOBODY, get("/api/v1/channels/web/events")),
+    "GET /chat": Rule(PUBLIC, get("/chat", centre="seoul")),
+    "GET /chat/embed.js": Rule(PUBLIC, get("/chat/embed.js")),
+    "MOUNT /chat/static": Rule(PUBLIC, get("/chat/static/chat.js")),
     # staff: the queue is scoped (see test_queue_is_scoped_to_the_centre); a ticket of centre A is centre A's
     "GET /api/v1/tickets": Rule(STAFF, get("/api/v1/tickets")),
     "GET /api/v1/tickets/{ticket_id}": Rule(OWN_CENTRE, on_ticket("")),
@@ -358,7 +388,7 @@ ROUTES = served_routes(console=False)  # the console's: tests/hardening/test_con
 @pytest.fixture
 def settings(database_url):
     # Anonymous /ask is limited per IP; this module calls it for every role.
-    return make_settings(database_url, ask_rate_per_minute=10_000)
+    return make_settings(database_url, ask_rate_per_minute=10_000, kakao_skill_secret=KAKAO_SECRET)
 
 
 @pytest.fixture

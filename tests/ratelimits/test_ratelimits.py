@@ -52,6 +52,17 @@ async def test_two_processes_share_one_count_through_redis():
     assert [(await limiter.ask_by_ip(ip)).allowed for limiter in (*alone, *alone)] == [True] * 4
 
 
+@pytest.mark.skipif(not redis_running(), reason="Redis is not running on 127.0.0.1:6379")
+async def test_the_web_chats_limits_per_session_and_per_address_hold_across_processes():
+    url = "redis://127.0.0.1:6379/0"
+    first, second = (RateLimits(redis_url=url, web_session_per_minute=2, web_ip_per_minute=3) for _ in range(2))
+    session, ip = f"session-{uuid.uuid4().hex}", f"198.51.100.{uuid.uuid4().hex[:8]}"
+    assert [(await p.web_by_session(session)).allowed for p in (first, second, first)] == [True, True, False]
+    assert [(await p.web_by_ip(ip)).allowed for p in (first, second, first, second)] == [True, True, True, False]
+    verdict = await second.web_by_ip(ip)
+    assert not verdict.allowed and 1 <= verdict.retry_after <= 60
+
+
 async def test_an_unreachable_redis_lets_requests_through():
     limits = RateLimits(redis_url="redis://127.0.0.1:1/0")  # nothing listens on port 1
     assert (await limits.ask_by_ip("10.0.0.9")).allowed
