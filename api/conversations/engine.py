@@ -93,7 +93,7 @@ class _Step:
         return next((t for t in self.ctx.tickets if t.id == ticket_id), None)
 
     def match(self, text: str) -> MatchView:
-        return self.ctx.match(text, previous=self.state.last_answered())
+        return self.ctx.match(text, previous=self.state.previous_answer())
 
     # --- dispatch ---------------------------------------------------------------------------------------------------
 
@@ -169,7 +169,8 @@ class _Step:
         memo = self.state.remember(text, outcome=m.outcome,
                                    entry_id=m.answer.entry_id if m.outcome == "answered" and m.answer else None,
                                    topic=m.answer.topic if m.outcome == "answered" and m.answer else None,
-                                   candidates=[c.entry_id for c in m.candidates[:3]] if m.outcome == "clarify" else [])
+                                   candidates=[c.entry_id for c in m.candidates[:3]] if m.outcome == "clarify" else [],
+                                   followed=m.followed, region=m.facts.region_text, company=m.facts.company_name)
         self.effect(LogAsk(ref=memo.ref, text=text, match=m))
         if m.kind in SMALL_TALK:
             self.say(SMALL_TALK[m.kind], self.resume_row())
@@ -291,7 +292,7 @@ class _Step:
     def feedback(self, ref: int, helpful: bool) -> None:
         memo = self.state.ask(ref)
         if memo is not None and memo.log_id is not None:
-            self.effect(RecordFeedback(log_id=memo.log_id, helpful=helpful))
+            self.effect(RecordFeedback(log_id=memo.log_id, helpful=helpful, suggest=not memo.followed))
         if helpful:
             self.say(texts.FEEDBACK_THANKS if memo is not None else texts.STALE_BUTTON, self.resume_row())
             return
@@ -310,7 +311,7 @@ class _Step:
         memo.outcome, memo.entry_id, memo.topic = "answered", answer.entry_id, answer.topic
         if self.state.held is not None and self.state.held.ask_ref == ref:
             self.state.held = None  # answered after all: nothing to add to the ticket
-        self.effect(RecordPick(log_id=memo.log_id, entry_id=answer.entry_id, text=memo.text))
+        self.effect(RecordPick(log_id=memo.log_id, entry_id=answer.entry_id, text=memo.text, suggest=not memo.followed))
         self.answer(answer, ref)
 
     def append_held(self) -> None:
@@ -341,13 +342,19 @@ class _Step:
         self.advance(intro, *self.facts_from(esc, question))
 
     def facts_from(self, esc: Escalation, question: str) -> list[str]:
-        """Take the factory's place and the company's name from the question itself (not asked again)."""
+        """Take the factory's place and the company's name from the question itself, or from what the owner said
+        about the company when asking just before ("경남 진주에서 항공 부품 가공하는 대흥정밀입니다. …"): not asked
+        again."""
         notes = []
         routing = self.ctx.route(question)
+        for region in self.state.said("region"):
+            if routing.status == "routed":
+                break
+            routing = self.ctx.route(region)
         if routing.status == "routed" and routing.place is not None:
             esc.place = routing.place
             notes.append(texts.address_from_question(routing.place.region, routing.place.center_name))
-        name = parsing.company_in_question(question)
+        name = parsing.company_in_question(question) or next(iter(self.state.said("company")), None)
         if name:
             esc.company_name, esc.company_done = name, True
             notes.append(texts.company_from_question(name))

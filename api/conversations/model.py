@@ -101,6 +101,7 @@ class MatchView:
     answer: AnswerView | None
     candidates: tuple[CandidateView, ...]
     facts: Facts = Facts()
+    followed: bool = False  # read with the previous answer's topic (a follow-up)
     result: Any = None  # the matcher's own result, for the ask log
 
 
@@ -140,7 +141,8 @@ class Context(Protocol):
         """The chat's tickets, newest first."""
 
     def match(self, text: str, *, previous: AskMemo | None) -> MatchView:
-        """What the knowledge base makes of ``text`` (``previous``: the last answered question, for follow-ups)."""
+        """What the knowledge base makes of ``text`` (``previous``: the question just answered, which a short
+        follow-up such as "그럼 한도는요?" refers to)."""
 
     def entry(self, entry_id: str) -> AnswerView | None:
         """A published entry that may be served today."""
@@ -174,6 +176,7 @@ class LogAsk:
 class RecordFeedback:
     log_id: int
     helpful: bool
+    suggest: bool = True  # a 👍 suggests the question as a paraphrase (not a follow-up's: it needs its context)
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class RecordPick:
     log_id: int | None
     entry_id: str
     text: str
+    suggest: bool = True  # the question becomes a suggested paraphrase of the entry (not a follow-up's)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from api.tickets import owner_actions
 from api.tickets.base import center_calendar
 from api.tickets.models import Ticket
 from knowledge.loader import Entry
+from knowledge.matcher import Context as MatchContext
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.years import History, for_year, named_year, year_note
 
@@ -196,10 +197,12 @@ def match_view(text: str, result: MatchResult, knowledge: Knowledge) -> MatchVie
         if served is not result.entry:
             result = dataclasses.replace(result, entry=served)
         answer = answer_view(served, knowledge)
+    facts = result.facts
     return MatchView(kind=result.kind, outcome=result.outcome, answer=answer,  # type: ignore[arg-type]
                      candidates=tuple(CandidateView(entry_id=c.entry_id, topic=c.topic, title=c.title, score=c.score)
                                       for c in result.candidates),
-                     facts=Facts(), result=result)
+                     facts=Facts(region_text=facts.region, company_name=facts.company),
+                     followed=result.followup == "followed", result=result)
 
 
 @dataclass
@@ -210,7 +213,9 @@ class _Context:
     max_text_chars: int
 
     def match(self, text: str, *, previous: AskMemo | None) -> MatchView:
-        view = match_view(text, self.knowledge.matcher.match(text, today=self.knowledge.today), self.knowledge)
+        context = MatchContext(entry_id=previous.entry_id) if previous is not None and previous.entry_id else None
+        result = self.knowledge.matcher.match(text, today=self.knowledge.today, context=context)
+        view = match_view(text, result, self.knowledge)
         if view.answer is not None and view.answer.topic in CENTRE_TOPICS:
             note = routing_note_for(text, self.centres)  # "포항에 공장있는데 어느센터로 가요": which, and how to reach it
             if note:
@@ -344,13 +349,15 @@ class _Run:
             return []
         if isinstance(effect, RecordFeedback):
             row = await asklog.set_feedback(self.session, ask_log_id=effect.log_id, helpful=effect.helpful)
-            await suggestions.learn_from_feedback(self.session, ask_log=row, now=self.now)
+            if effect.suggest:
+                await suggestions.learn_from_feedback(self.session, ask_log=row, now=self.now)
             return []
         if isinstance(effect, RecordPick):
             if effect.log_id is not None:
                 await asklog.set_picked(self.session, ask_log_id=effect.log_id, entry_id=effect.entry_id)
-            await suggestions.suggest(self.session, entry_id=effect.entry_id, question=effect.text, source="pick",
-                                      ask_log_id=effect.log_id, now=self.now)
+            if effect.suggest:
+                await suggestions.suggest(self.session, entry_id=effect.entry_id, question=effect.text,
+                                          source="pick", ask_log_id=effect.log_id, now=self.now)
             return []
         if isinstance(effect, CreateTicket):
             created = await owner_actions.create_ticket(

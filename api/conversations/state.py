@@ -29,6 +29,9 @@ class AskMemo(BaseModel):
     entry_id: str | None = None  # the entry answered (or picked)
     topic: str | None = None
     candidates: list[str] = Field(default_factory=list)  # clarify candidates' entry ids, in button order
+    followed: bool = False  # read as a follow-up of the previous answer ("그럼 한도는요?"): no phrasing of its own
+    region: str | None = None  # what the question's introduction said about the company ("경남 진주에서 …")
+    company: str | None = None
 
 
 class Place(BaseModel):
@@ -115,6 +118,14 @@ class ChatState(BaseModel):
 
     def last_answered(self) -> AskMemo | None:
         return next((a for a in reversed(self.asks) if a.entry_id), None)
+
+    def previous_answer(self) -> AskMemo | None:
+        """The latest question, when it was answered (or a candidate picked): what a follow-up refers to."""
+        return self.asks[-1] if self.asks and self.asks[-1].entry_id else None
+
+    def said(self, name: str) -> list[str]:
+        """What recent questions said about the company (``region`` or ``company``), newest first."""
+        return [value for a in reversed(self.asks) if (value := getattr(a, name))]
 
     def active_escalation(self) -> Escalation | None:
         return self.escalation if self.escalation is not None and not self.escalation.suspended else None

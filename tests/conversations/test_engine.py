@@ -3,12 +3,13 @@ steps, follow-ups on an open ticket, status and ratings."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
 from api import contract
 from api.conversations import texts
-from api.conversations.model import (AppendToTicket, Attachment, CreateTicket, Incoming, LogAsk, RateTicket,
-                                     RecordFeedback, RecordPick, Routing, Text)
+from api.conversations.model import (AppendToTicket, Attachment, CreateTicket, Facts, Incoming, LogAsk,
+                                     RateTicket, RecordFeedback, RecordPick, Routing, Text)
 from api.conversations.state import ChatState
 from tests.conversations.fakes import (AS, GOSEONG, HWASEONG, NOW, POHANG, RATIO, Chat, FakeContext, answered,
                                        clarify, press, ticket)
@@ -150,6 +151,33 @@ def test_a_place_or_company_in_the_question_is_not_asked_again():
     assert chat.state.escalation.step == "confirm" and "• 회사: 대흥정밀" in chat.said
     chat.tap("지역 다시 입력")
     assert texts.ASK_ADDRESS in chat.said
+
+
+def test_what_the_owner_said_about_the_company_before_is_used_when_a_later_question_goes_to_a_person():
+    introduced = dataclasses.replace(answered(RATIO), facts=Facts(region_text="경북 포항", company_name="대흥정밀"))
+    ctx = FakeContext(results={"경북 포항에서 금형하는 대흥정밀입니다. 정부지원 비율은요?": introduced}).routes("포항", POHANG)
+    chat = Chat(ctx)
+    chat.text("경북 포항에서 금형하는 대흥정밀입니다. 정부지원 비율은요?")
+    assert (chat.state.asks[-1].region, chat.state.asks[-1].company) == ("경북 포항", "대흥정밀")
+    chat.text("설비 교체 일정이 궁금해요")  # unknown to the knowledge base: a person answers
+    assert "경상북도 포항시" in chat.said and "🏢 회사: 대흥정밀" in chat.said
+    assert texts.ASK_ADDRESS not in chat.said and texts.ASK_COMPANY not in chat.said
+
+
+def test_a_follow_up_is_read_with_the_answer_just_given_and_teaches_no_phrasing():
+    followed = dataclasses.replace(answered(AS), followed=True)
+    ctx = FakeContext(results={"정부지원 비율": answered(RATIO), "그럼 AS는요?": followed})
+    chat = Chat(ctx)
+    chat.text("정부지원 비율")
+    chat.text("그럼 AS는요?")
+    assert ctx.asked[-1] == ("그럼 AS는요?", chat.state.asks[-2])  # the previous answer is the context
+    assert chat.state.asks[-1].followed
+    chat.tap("도움이 됐어요")
+    [feedback] = chat.effects(RecordFeedback)
+    assert feedback.helpful and not feedback.suggest
+    chat.text("세금 신고는 어떻게 해요")  # not answered ...
+    chat.text("그럼 부가세는요?")  # ... so the next message follows nothing
+    assert ctx.asked[-1] == ("그럼 부가세는요?", None)
 
 
 def test_status_shows_each_tickets_real_state():

@@ -139,3 +139,16 @@ async def test_everyday_chatter_never_starts_an_escalation_with_the_real_knowled
     assert texts.ASK_ADDRESS not in said and texts.ESCALATE_INTRO not in said
     state = ChatState.load((await db.get(Conversation, int(chat))).state)
     assert state.escalation is None
+
+
+async def test_a_follow_up_is_read_with_the_previous_answer_and_an_introduction_is_kept(db, knowledge):
+    chat = str(next(_chats))
+    await run(db, knowledge, [update(chat, "경남 진주에서 항공 부품 가공하는 중소기업입니다. 정부지원 비율이 어떻게 되나요?")])
+    state = ChatState.load((await db.get(Conversation, int(chat))).state)
+    assert state.asks[-1].outcome == "answered" and state.asks[-1].region == "경남 진주"
+    alone = knowledge.matcher.match("그럼 한도는요?", today=knowledge.today)
+    assert alone.outcome != "answered"  # alone it is too little to answer ...
+    await run(db, knowledge, [update(chat, "그럼 한도는요?")])
+    state = ChatState.load((await db.get(Conversation, int(chat), populate_existing=True)).state)
+    assert state.asks[-1].outcome == "answered"  # ... after an answer it is read in the conversation
+    assert "🔗" in (await texts_to(db, int(chat)))[-1]
