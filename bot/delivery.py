@@ -7,14 +7,21 @@ Different chats go out at the same time (up to ``concurrency``).
 Reports (``Reporter``): every message the channel accepted is reported at once, and the ones accepted while a
 report is on its way go together in the next call, so a process that dies leaves at most one report's round trip
 of messages unreported (those are sent again once their lease runs out: the one window the channel's API leaves
-open). A report the API cannot take is kept and retried; meanwhile a message leased again is not sent twice by
-this process.
+open). A report the API cannot take is kept and retried (every few seconds at most, so that it reaches the API as soon
+as it is back, before another process could lease the message again); meanwhile a message leased again is not sent
+twice by this process.
+
+A message is sent only while its lease surely holds (``Deliverer``: the lease counted from before the request that
+leased it, less a third for the send itself) and while the API takes this process's reports: what could not be
+reported must not pile up, because once the lease runs out another process sends it again. A message that cannot
+be sent under its lease is left alone, with the rest of its chat: it is leased again when the lease runs out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -25,6 +32,7 @@ from bot.client import ApiClient, ApiUnavailable
 log = logging.getLogger(__name__)
 
 REMEMBER_SENT = 10_000
+REPORT_MAX_BACKOFF = 2.0  # a report is retried at least this often while the API is unreachable
 
 
 class SendFailed(Exception):
@@ -57,6 +65,8 @@ class Reporter:
         self._task: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self.api_up = asyncio.Event()  # cleared while the API does not take reports
+        self.api_up.set()
 
     def was_sent(self, message_id: int) -> bool:
         return message_id in self._sent
@@ -87,14 +97,16 @@ class Reporter:
             try:
                 await self.api.report(**batch)
                 backoff = 0.2
+                self.api_up.set()
                 if self.on_reported is not None:
                     self.on_reported()
             except ApiUnavailable as exc:
+                self.api_up.clear()
                 log.warning("outbox report not taken (%s); retrying in %.1f s", exc, backoff)
                 for part, items in batch.items():  # kept, and first in line
                     self._pending[part][:0] = items
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+                backoff = min(backoff * 2, self.max_backoff, REPORT_MAX_BACKOFF)
             except Exception:  # a refused report (a bug): logged, not retried forever
                 log.exception("outbox report refused: %s", batch)
         self._idle.set()
@@ -109,27 +121,46 @@ class Reporter:
 
 
 class Deliverer:
-    def __init__(self, send: Sender, reporter: Reporter, *, concurrency: int = 16):
+    def __init__(self, send: Sender, reporter: Reporter, *, concurrency: int = 16, lease_seconds: float = 30):
         self.send = send
         self.reporter = reporter
+        self.lease_seconds = lease_seconds
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def deliver(self, records: Sequence[OutboxRecord]) -> None:
-        """Send leased ``records``: each chat's in order, chats at the same time. Raises ``ChannelUnreachable``
-        (after giving back what was not sent) when the channel could not be reached at all."""
+    async def deliver(self, records: Sequence[OutboxRecord], *, leased_at: float | None = None) -> None:
+        """Send leased ``records``: each chat's in order, chats at the same time. ``leased_at``: the monotonic time
+        before the request that leased them (default now). Raises ``ChannelUnreachable`` (after giving back what
+        was not sent) when the channel could not be reached at all."""
+        start = time.monotonic() if leased_at is None else leased_at
+        deadline = start + self.lease_seconds * 2 / 3  # the last third of the lease is the send's own
         chats: dict[int, list[OutboxRecord]] = {}
         for record in records:
             chats.setdefault(record.chat_id, []).append(record)
-        results = await asyncio.gather(*(self._chat(chat) for chat in chats.values()), return_exceptions=True)
+        results = await asyncio.gather(*(self._chat(chat, deadline) for chat in chats.values()),
+                                       return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
-    async def _chat(self, records: list[OutboxRecord]) -> None:
+    async def _may_send(self, deadline: float) -> bool:
+        """Whether a send may start now: the lease holds, and the API takes reports (waiting for it while the
+        lease holds)."""
+        if not self.reporter.api_up.is_set():
+            try:
+                await asyncio.wait_for(self.reporter.api_up.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                return False
+        return time.monotonic() < deadline
+
+    async def _chat(self, records: list[OutboxRecord], deadline: float) -> None:
         async with self._slots:
             for index, record in enumerate(records):
                 if self.reporter.was_sent(record.id):
                     continue  # sent by this process before; its report is on its way
+                if not await self._may_send(deadline):
+                    log.warning("outbox %s and the %d after it in its chat left to their lease (it runs out: the "
+                                "API was unreachable or the channel slow)", record.id, len(records) - index - 1)
+                    return
                 try:
                     message_id = await self.send(record)
                 except ChannelUnreachable as exc:  # a wait, not one of its tries; the rest untried
@@ -166,9 +197,10 @@ class Drainer:
         self._wake.set()
 
     async def drain_once(self) -> int:
+        asked = time.monotonic()
         records = await self.api.lease(channel=self.channel, limit=self.batch, lease_seconds=self.lease_seconds,
                                        address=self.address)
-        await self.deliverer.deliver(records)
+        await self.deliverer.deliver(records, leased_at=asked)
         return len(records)
 
     async def run(self, stop: asyncio.Event) -> None:

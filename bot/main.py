@@ -23,6 +23,7 @@ import json
 import logging
 import signal
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -87,7 +88,8 @@ class BotRunner:
         self.api = api or ApiClient.from_settings(settings)
         self.bot = bot or build_bot(settings)
         self.reporter = Reporter(self.api, max_backoff=settings.api_max_backoff)
-        self.deliverer = Deliverer(sender(self.bot), self.reporter, concurrency=settings.concurrent_sends)
+        self.deliverer = Deliverer(sender(self.bot), self.reporter, concurrency=settings.concurrent_sends,
+                                   lease_seconds=settings.outbox_lease_seconds)
         self.drainer = Drainer(self.api, self.deliverer, channel=TELEGRAM, batch=settings.outbox_batch,
                                lease_seconds=settings.outbox_lease_seconds, interval=settings.outbox_interval,
                                max_backoff=settings.api_max_backoff)
@@ -181,6 +183,7 @@ class BotRunner:
         Telegram with an error, and Telegram delivers the update again later)."""
         wait = self.settings.api_retry_delay or 0.5
         while True:
+            asked = time.monotonic()  # the replies' lease starts after this
             try:
                 result = await self._with_typing(updates)
                 break
@@ -193,7 +196,7 @@ class BotRunner:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, self.settings.api_max_backoff)
         self._told_unavailable.clear()
-        self._spawn(self._carry_out(result))
+        self._spawn(self._carry_out(result, leased_at=asked))
         return result
 
     async def _with_typing(self, updates: list[dict]) -> UpdateResult:
@@ -222,10 +225,10 @@ class BotRunner:
             with contextlib.suppress(TelegramError):
                 await self.bot.send_message(chat, texts.UNAVAILABLE)
 
-    async def _carry_out(self, result: UpdateResult) -> None:
+    async def _carry_out(self, result: UpdateResult, *, leased_at: float) -> None:
         await asyncio.gather(*(perform(self.bot, action) for action in result.actions))
         try:
-            await self.deliverer.deliver(result.messages)
+            await self.deliverer.deliver(result.messages, leased_at=leased_at)
         except ChannelUnreachable as exc:
             log.warning("Telegram unreachable (%s); the replies wait in the outbox", exc)
         if result.processed:

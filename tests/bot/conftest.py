@@ -84,8 +84,9 @@ class LiveApi:
         async with self.sessionmaker() as session:
             return list((await session.scalars(statement)).all())
 
-    async def ask(self, text: str) -> dict:
-        r = await self.http.post("/api/v1/ask", json={"text": text}, headers=self.service_headers)
+    async def ask(self, text: str, *, context_entry_id: str | None = None) -> dict:
+        body = {"text": text} | ({"context_entry_id": context_entry_id} if context_entry_id else {})
+        r = await self.http.post("/api/v1/ask", json=body, headers=self.service_headers)
         r.raise_for_status()
         return r.json()
 
@@ -147,11 +148,15 @@ async def start_bot(fake_tg, live_api):
             await runner.stop()
 
 
-async def find_question(api: LiveApi, outcome: str, candidates: list[str]) -> str:
-    """The first of ``candidates`` the matcher treats as ``outcome`` (a real question, not small talk)."""
+async def find_question(api: LiveApi, outcome: str, candidates: list[str], *, after: str | None = None,
+                        after_entry: str | None = None) -> str:
+    """The first of ``candidates`` the matcher treats as ``outcome`` (a real question, not small talk); ``after``
+    (or ``after_entry``): asked right after that question (that entry) was answered in the same chat, where a short
+    line is read as its follow-up."""
+    context = (await api.ask(after))["answer"]["entry_id"] if after else after_entry
     seen = []
     for text in candidates:
-        result = await api.ask(text)
+        result = await api.ask(text, context_entry_id=context)
         seen.append((text, result["outcome"], result["kind"]))
         if result["outcome"] == outcome and result["kind"] == "question":
             return text

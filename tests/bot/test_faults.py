@@ -353,3 +353,66 @@ async def test_a_sent_message_is_not_sent_again_while_its_report_waits():
     assert await reporter.flush(5)
     assert sends == [5]
     assert [x for report in api.reports for x in report["sent"]] == [{"id": 5, "message_id": 77}]
+
+
+async def test_nothing_is_sent_on_a_lease_that_may_have_run_out():
+    """A message leased too long ago (a slow channel, a slow API answer) is not sent: its lease may have run out and
+    another process may be sending it. It is left to its lease, with the rest of its chat; other chats go out."""
+    sends = []
+
+    async def send(message):
+        sends.append(message.id)
+        return 1
+
+    api = RecordingApi()
+    reporter = Reporter(api)
+    deliverer = Deliverer(send, reporter, lease_seconds=6)
+    await deliverer.deliver([record(1, 10), record(2, 10)], leased_at=time.monotonic() - 5)
+    assert await reporter.flush(5)
+    assert sends == [] and api.reports == []
+    await deliverer.deliver([record(3, 11)], leased_at=time.monotonic() - 1)
+    assert sends == [3]
+
+
+async def test_while_reports_fail_sending_waits_for_the_api_within_the_lease():
+    """What cannot be reported must not pile up (once its lease runs out another process would send it again):
+    while the API does not take reports, the next message waits; it goes out if the API is back within its lease
+    and is left to its lease otherwise."""
+
+    class Outage(RecordingApi):
+        def __init__(self):
+            super().__init__()
+            self.down = True
+
+        async def report(self, **parts):
+            if self.down:
+                raise ApiUnavailable("ConnectError")
+            return await super().report(**parts)
+
+    sends = []
+
+    async def send(message):
+        sends.append(message.id)
+        return 100 + message.id
+
+    api = Outage()
+    reporter = Reporter(api)
+    deliverer = Deliverer(send, reporter, lease_seconds=1.5)
+    await deliverer.deliver([record(1, 10)])
+
+    async def reports_fail() -> bool:
+        return not reporter.api_up.is_set()
+
+    await eventually(reports_fail, timeout=5, what="a report refused")
+    await deliverer.deliver([record(2, 11), record(3, 11)])  # the API stays down for the whole lease
+    assert sends == [1]
+
+    deliverer.lease_seconds = 9
+    later = asyncio.create_task(deliverer.deliver([record(4, 12)], leased_at=time.monotonic()))
+    await asyncio.sleep(0.3)
+    assert sends == [1]  # waiting for the API
+    api.down = False
+    await asyncio.wait_for(later, 5)
+    assert await reporter.flush(5)
+    assert sends == [1, 4]
+    assert sorted(x["id"] for report in api.reports for x in report["sent"]) == [1, 4]

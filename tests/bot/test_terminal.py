@@ -52,7 +52,7 @@ class Screen:
 
 async def test_terminal_chat_answers_escalates_and_shows_staff_replies(live_api):
     answered = await find_question(live_api, "answered", ANSWERED)
-    escalate = await find_question(live_api, "escalate", ESCALATE)
+    escalate = await find_question(live_api, "escalate", ESCALATE, after=answered)
     screen = Screen()
     chat_id = next(_chats)
     api = ApiClient(live_api.url, SERVICE_TOKEN)

@@ -109,8 +109,9 @@ async def web_chat_id(api: LiveApi, page) -> int:
 
 async def test_the_owners_journey_at_desktop_width(api, browser):
     answered = await find_question(api, "answered", ANSWERED)
-    clarify = await find_question(api, "clarify", CLARIFY)
-    escalate = await find_question(api, "escalate", ESCALATE)
+    clarify = await find_question(api, "clarify", CLARIFY, after=answered)
+    picked = (await api.ask(clarify))["candidates"][0]["entry_id"]  # tapped below: the context of what follows
+    escalate = await find_question(api, "escalate", ESCALATE, after_entry=picked)
     context = await browser.new_context(viewport=DESKTOP, locale="ko-KR", timezone_id="Asia/Seoul")
     page = await context.new_page()
     errors: list[str] = []
@@ -212,7 +213,7 @@ async def test_phone_width_and_a_reply_waiting_for_the_owner(api, browser):
     await shot(page, "answer", PHONE)
 
     # a reply that comes while the page is closed waits for the owner
-    await type_(page, await find_question(api, "escalate", ESCALATE))
+    await type_(page, await find_question(api, "escalate", ESCALATE, after=question))
     await bot(page, "공장이 있는 지역").wait_for()
     await type_(page, "서울 금천구")
     await bot(page, "회사 이름").wait_for()
