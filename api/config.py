@@ -36,13 +36,6 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=15, ge=1, description="tries of a message before it is given up")
     outbox_backoff_seconds: float = Field(default=1.0, gt=0, description="the first wait after a failed send")
     outbox_backoff_cap_seconds: float = Field(default=900, gt=0, description="the longest wait between tries")
-    max_text_chars: int = Field(default=1000, ge=100, le=4000, description="the longest owner message handled")
-    chat_rate_limit: int = Field(default=12, ge=1, description="owner messages per chat per chat_rate_window")
-    chat_rate_window: int = Field(default=30, ge=1, description="seconds")
-    redis_url: str | None = Field(default=None, description="shared rate-limit counts for several API processes")
-    outbox_max_attempts: int = Field(default=15, ge=1, description="tries of a message before it is given up")
-    outbox_backoff_seconds: float = Field(default=1.0, gt=0, description="the first wait after a failed send")
-    outbox_backoff_cap_seconds: float = Field(default=900, gt=0, description="the longest wait between tries")
     run_scheduler: bool = True
     # KakaoTalk channel (api.channels.kakao): the skill is served when its secret is set; staff replies, notices
     # and rating requests reach KakaoTalk owners through the Event API when its key, bot id and event are set.
