@@ -42,6 +42,8 @@ class Sent:
     buttons: list[list[dict]] = field(default_factory=list)
     reply_to_message_id: int | None = None
     edits: int = 0
+    caller: str = ""  # which bot process sent it (the base URL it used: ``base_url_for``)
+    at: float = 0.0  # when the fake accepted it (time.monotonic())
 
     @property
     def button_texts(self) -> list[str]:
@@ -336,10 +338,10 @@ class FakeTelegram:
             await self.on_updates(params.get("_caller", ""), pending)
         return pending
 
-    def _record(self, chat_id: int, text: str, markup: dict | None, reply_to: int | None) -> Sent:
+    def _record(self, chat_id: int, text: str, markup: dict | None, reply_to: int | None, caller: str = "") -> Sent:
         buttons = (markup or {}).get("inline_keyboard") or []
         sent = Sent(chat_id=chat_id, message_id=next(self._message_ids[chat_id]), text=text, buttons=buttons,
-                    reply_to_message_id=reply_to)
+                    reply_to_message_id=reply_to, caller=caller, at=time.monotonic())
         self.sent.append(sent)
         return sent
 
@@ -356,7 +358,8 @@ class FakeTelegram:
             return self._error(400, "Bad Request: message is too long")
         chat_id = int(params["chat_id"])
         reply_to = (params.get("reply_parameters") or {}).get("message_id") or params.get("reply_to_message_id")
-        sent = self._record(chat_id, text, params.get("reply_markup"), int(reply_to) if reply_to else None)
+        sent = self._record(chat_id, text, params.get("reply_markup"), int(reply_to) if reply_to else None,
+                            params.get("_caller", ""))
         result = {"message_id": sent.message_id, "date": int(time.time()), "chat": self._chat(chat_id),
                   "from": BOT_USER, "text": text}
         if params.get("reply_markup"):

@@ -8,8 +8,11 @@ Every answer must reach its chat exactly once and in the order the questions wer
 - an API process killed amid the traffic (its transactions roll back: the bot offers the batch again);
 - the database restarted amid the traffic (PostgreSQL), or the other API process killed (SQLite).
 
-The one window no protocol closes (Telegram took a message and its bot died before reporting it) is not among the
-moments chosen: it is documented in ``api/outbox/delivery.py`` and README. ``HOTLINE_FAULT_SEED`` picks which
+The one window no protocol closes (Telegram took a message and its bot died before reporting it: the Bot API
+cannot tell afterwards whether a message was delivered) is counted apart: a bot killed at one of these moments
+may have other chats' sends in flight, accepted and not yet reported, and those are sent again once their lease
+runs out. A copy counts as such only when its first send was accepted by the killed bot at most
+``IN_DOUBT_SECONDS`` before the kill; every other duplicate fails the test. The report prints both counts. ``HOTLINE_FAULT_SEED`` picks which
 process dies at each moment and the owners' timing (the closing note reports several seeds).
 """
 
@@ -39,6 +42,7 @@ SERVICE_TOKEN = "fault-test-service-token-0123456789"
 CHATS = 20
 QUESTIONS_PER_CHAT = 5
 LEASE_SECONDS = 5
+IN_DOUBT_SECONDS = 0.5  # a send accepted this shortly before its bot was killed may have gone unreported
 CANDIDATES = ["정부지원 비율은 얼마인가요?", "어떤 기업이 신청할 수 있나요?", "스마트공장 중간점검은 누가 나와요",
               "AS 지원은 누가 받을 수 있나요?", "스마트공장 신청은 어디서 하나요?", "공급기업은 어떻게 고르나요?",
               "기업부담금은 현금으로 내야 하나요?", "스마트공장 수준 확인은 어떻게 하나요?", "사후관리는 어떻게 받나요?",
@@ -100,6 +104,7 @@ class World:
         self.bots: list[BotProcess] = []
         self.logs = logs
         self.events: list[str] = []
+        self.bot_kills: list[tuple[str, float]] = []  # (bot, when) of every bot killed
         self.restarts: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -151,6 +156,7 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
                 bot = world.bot(caller)
                 world.events.append(f"{time.monotonic():.1f} {caller} killed holding updates "
                                     f"{[u['update_id'] for u in updates][:5]}")
+                world.bot_kills.append((caller, time.monotonic()))
                 await bot.killed()  # the batch goes nowhere: Telegram keeps it unconfirmed
                 world.restart_later(bot)
 
@@ -159,6 +165,7 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
                 fault_send.clear()
                 bot = world.bot(caller)
                 world.events.append(f"{time.monotonic():.1f} {caller} killed sending to {params['chat_id']}")
+                world.bot_kills.append((caller, time.monotonic()))
                 await bot.killed()
                 world.restart_later(bot)
                 return False  # never reached Telegram
@@ -210,11 +217,24 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
             pass  # counted below
         await asyncio.sleep(LEASE_SECONDS + 2)  # anything sent twice after a lease ran out would arrive by now
 
-        lost = duplicated = out_of_order = 0
+        def in_doubt(caller: str, at: float) -> bool:
+            """Accepted by Telegram just before its bot was killed, hence never reported: the window no protocol
+            closes (the Bot API cannot tell whether a message was delivered). It is sent again."""
+            return any(bot == caller and 0 <= killed - at <= IN_DOUBT_SECONDS for bot, killed in world.bot_kills)
+
+        lost = duplicated = out_of_order = window = 0
+        copies = []  # every duplicate: (chat, snippet, [(caller, time) of each copy])
         for chat in owners:
             got = answers(chat)
             lost += sum(max(0, 1 - got.count(s)) for s in expected)
-            duplicated += sum(max(0, got.count(s) - 1) for s in expected)
+            for snippet in expected:
+                sends = [m for m in world.fake.messages_to(chat) if snippet in m.text]
+                if len(sends) > 1:
+                    copies.append((chat, snippet[:12], [(m.caller, round(m.at, 2)) for m in sends]))
+                    if len(sends) == 2 and in_doubt(sends[0].caller, sends[0].at):
+                        window += 1
+                    else:
+                        duplicated += len(sends) - 1
             firsts = sorted(set(got), key=got.index)
             out_of_order += firsts != [s for s in expected if s in firsts]
             unexpected = [m.text[:40] for m in world.fake.messages_to(chat)
@@ -226,8 +246,10 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
                                             .where(OutboxMessage.status != "sent"))
         await engine.dispose()
         report = (f"seed {seed_value()}: {CHATS} chats x {QUESTIONS_PER_CHAT} questions, "
-                  f"{'PostgreSQL' if cluster else 'SQLite'}: lost {lost}, duplicated {duplicated}, "
-                  f"out of order {out_of_order}, outbox not sent {not_sent}; faults: {world.events}")
+                  f"{'PostgreSQL' if cluster else 'SQLite'}: lost {lost}, duplicated {duplicated} "
+                  f"(besides {window} sent again after their bot died between Telegram's acceptance and its report), "
+                  f"out of order {out_of_order}, outbox not sent {not_sent}; faults: {world.events}"
+                  + (f"; duplicates: {copies}" if copies else ""))
         print(report)
         (Path(os.environ.get("HOTLINE_FAULT_REPORT", tmp_path / "report.txt"))).write_text(report + "\n")
         assert (lost, duplicated, out_of_order, not_sent) == (0, 0, 0, 0), report
