@@ -34,6 +34,9 @@ class BotSettings(BaseSettings):
     api_retries: int = Field(default=2, ge=0)
     api_retry_delay: float = Field(default=0.5, ge=0)
     api_max_backoff: float = Field(default=30, gt=0)
+    # A delivery report the API did not take is retried at most this many seconds apart, so that it lands as soon as
+    # an API process is back (before another bot could lease the message again when its lease runs out).
+    report_retry_max: float = Field(default=2, gt=0, le=60)
     # "typing…" is shown when an update's processing takes longer than this (seconds; 0: always, at once).
     typing_delay: float = Field(default=0.5, ge=0, le=10)
 

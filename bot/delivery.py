@@ -7,7 +7,7 @@ Different chats go out at the same time (up to ``concurrency``).
 Reports (``Reporter``): every message the channel accepted is reported at once, and the ones accepted while a
 report is on its way go together in the next call, so a process that dies leaves at most one report's round trip
 of messages unreported (those are sent again once their lease runs out: the one window the channel's API leaves
-open). A report the API cannot take is kept and retried (every few seconds at most, so that it reaches the API as soon
+open). A report the API cannot take is kept and retried (``HOTLINE_REPORT_RETRY_MAX`` seconds apart at most, so that it reaches the API as soon
 as it is back, before another process could lease the message again); meanwhile a message leased again is not sent
 twice by this process.
 
@@ -32,7 +32,6 @@ from bot.client import ApiClient, ApiUnavailable
 log = logging.getLogger(__name__)
 
 REMEMBER_SENT = 10_000
-REPORT_MAX_BACKOFF = 2.0  # a report is retried at least this often while the API is unreachable
 
 
 class SendFailed(Exception):
@@ -56,7 +55,7 @@ Sender = Callable[[OutboxRecord], Awaitable[int | None]]
 class Reporter:
     """Reports to the API what became of leased messages, as soon as possible, coalescing what piles up."""
 
-    def __init__(self, api: ApiClient, *, max_backoff: float = 30, on_reported: Callable[[], None] | None = None):
+    def __init__(self, api: ApiClient, *, max_backoff: float = 2, on_reported: Callable[[], None] | None = None):
         self.api = api
         self.max_backoff = max_backoff
         self.on_reported = on_reported  # e.g. wake the drainer: the chats just reported may have more waiting
@@ -106,7 +105,7 @@ class Reporter:
                 for part, items in batch.items():  # kept, and first in line
                     self._pending[part][:0] = items
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff, REPORT_MAX_BACKOFF)
+                backoff = min(backoff * 2, self.max_backoff)
             except Exception:  # a refused report (a bug): logged, not retried forever
                 log.exception("outbox report refused: %s", batch)
         self._idle.set()

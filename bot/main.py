@@ -87,7 +87,7 @@ class BotRunner:
         self.settings = settings
         self.api = api or ApiClient.from_settings(settings)
         self.bot = bot or build_bot(settings)
-        self.reporter = Reporter(self.api, max_backoff=settings.api_max_backoff)
+        self.reporter = Reporter(self.api, max_backoff=settings.report_retry_max)
         self.deliverer = Deliverer(sender(self.bot), self.reporter, concurrency=settings.concurrent_sends,
                                    lease_seconds=settings.outbox_lease_seconds)
         self.drainer = Drainer(self.api, self.deliverer, channel=TELEGRAM, batch=settings.outbox_batch,
