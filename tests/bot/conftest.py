@@ -4,9 +4,11 @@ Telegram Bot API server (real HTTP), and real bot runners pointed at both."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -49,6 +51,7 @@ class LiveApi:
     def __init__(self, database_url: str, url: str):
         self.database_url = database_url
         self.url = url
+        self.app = None  # the served application, when the test set it up (``serve_live_api``)
         self.engine = make_engine(database_url)
         self.sessionmaker = make_sessionmaker(self.engine)
         self.http = httpx.AsyncClient(base_url=url, timeout=30)
@@ -91,9 +94,10 @@ class LiveApi:
         return r.json()
 
 
-@pytest.fixture(scope="module")
-async def live_api(template_url) -> AsyncIterator[LiveApi]:
-    """One API server and database for a test module (tests use their own chat ids)."""
+@contextlib.asynccontextmanager
+async def serve_live_api(template_url: str, **settings: Any) -> AsyncIterator[LiveApi]:
+    """An API server (real HTTP) over a copy of the template database with the knowledge base loaded; ``settings``
+    override the test settings. The app is ``LiveApi.app``."""
     url = dbutil.copy_database(template_url)
     engine = make_engine(url)
     async with make_sessionmaker(engine)() as session:
@@ -101,9 +105,10 @@ async def live_api(template_url) -> AsyncIterator[LiveApi]:
         await session.commit()
     await engine.dispose()
     assert not any("NOT imported" in line for line in report), report
-    settings = make_settings(url, max_body_bytes=64 * 1024)
-    server, task, port = await serve(create_app(settings))
+    app = create_app(make_settings(url, **settings))
+    server, task, port = await serve(app)
     api = LiveApi(url, f"http://127.0.0.1:{port}")
+    api.app = app
     try:
         yield api
     finally:
@@ -111,6 +116,13 @@ async def live_api(template_url) -> AsyncIterator[LiveApi]:
         server.should_exit = True
         await task
         dbutil.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+async def live_api(template_url) -> AsyncIterator[LiveApi]:
+    """One API server and database for a test module (tests use their own chat ids)."""
+    async with serve_live_api(template_url, max_body_bytes=64 * 1024) as api:
+        yield api
 
 
 @pytest.fixture

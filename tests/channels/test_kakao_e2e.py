@@ -10,22 +10,16 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from api.app import create_app
-from api.bootstrap import seed_knowledge
 from api.centers.models import Center
 from api.chats.models import Chat
 from api.conversations import texts
-from api.db import make_engine, make_sessionmaker
 from api.kb.models import AskLog
 from api.outbox.models import OutboxMessage
 from api.tickets.models import Ticket, TicketEvent
-from tests import dbutil
-from tests.bot.conftest import LiveApi, eventually, find_question
+from tests.bot.conftest import LiveApi, eventually, find_question, serve_live_api
 from tests.bot.test_e2e import ANSWERED, CLARIFY, ESCALATE
 from tests.channels import fake_kakao
 from tests.channels.fake_kakao import FakeKakao
-from tests.conftest import make_settings
-from tests.servers import serve
 
 _users = itertools.count(1)
 
@@ -45,28 +39,12 @@ async def kakao() -> AsyncIterator[FakeKakao]:
 
 @pytest.fixture(scope="module")
 async def api(template_url, kakao) -> AsyncIterator[LiveApi]:
-    url = dbutil.copy_database(template_url)
-    engine = make_engine(url)
-    async with make_sessionmaker(engine)() as session:
-        await seed_knowledge(session)
-        await session.commit()
-    await engine.dispose()
-    settings = make_settings(url, kakao_skill_secret=fake_kakao.SECRET, kakao_rest_key=fake_kakao.REST_KEY,
-                             kakao_bot_id=fake_kakao.BOT_ID, kakao_event_name=fake_kakao.EVENT_NAME,
-                             kakao_api_base_url=kakao.base_url, kakao_outbox_interval=0.05,
-                             outbox_backoff_seconds=0.1)
-    app = create_app(settings)
-    server, task, port = await serve(app)
-    live = LiveApi(url, f"http://127.0.0.1:{port}")
-    live.app = app
-    kakao.skill_url = f"{live.url}/api/v1/channels/kakao/skill"
-    try:
+    async with serve_live_api(template_url, kakao_skill_secret=fake_kakao.SECRET, kakao_rest_key=fake_kakao.REST_KEY,
+                              kakao_bot_id=fake_kakao.BOT_ID, kakao_event_name=fake_kakao.EVENT_NAME,
+                              kakao_api_base_url=kakao.base_url, kakao_outbox_interval=0.05,
+                              outbox_backoff_seconds=0.1) as live:
+        kakao.skill_url = f"{live.url}/api/v1/channels/kakao/skill"
         yield live
-    finally:
-        await live.close()
-        server.should_exit = True
-        await task
-        dbutil.drop_database(url)
 
 
 async def chat_id(api: LiveApi, key: str) -> int:

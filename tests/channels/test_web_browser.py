@@ -8,7 +8,6 @@ Set ``HOTLINE_SCREENSHOT_DIR`` to keep desktop and phone-width screenshots.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,61 +16,31 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from api.app import create_app
-from api.bootstrap import seed_knowledge
 from api.centers.models import Center
 from api.channels import web
 from api.chats.models import Chat
 from api.conversations import texts
-from api.db import make_engine, make_sessionmaker
 from api.outbox.models import OutboxMessage
 from api.tickets.models import Ticket
-from tests import dbutil
-from tests.bot.conftest import LiveApi, eventually, find_question
+from tests.bot.conftest import LiveApi, eventually, find_question, serve_live_api
 from tests.bot.test_e2e import ANSWERED, CLARIFY, ESCALATE
-from tests.conftest import SECRET_KEY, make_settings
+from tests.conftest import SECRET_KEY
+from tests.browser import DESKTOP, PHONE, launched, needs_chromium
 from tests.servers import serve
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-                                reason="Debian's chromium is not installed (scripts/ensure-chromium installs it)")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 async def api(template_url):
-    url = dbutil.copy_database(template_url)
-    engine = make_engine(url)
-    async with make_sessionmaker(engine)() as session:
-        await seed_knowledge(session)
-        await session.commit()
-    await engine.dispose()
-    server, task, port = await serve(create_app(make_settings(url)))
-    live = LiveApi(url, f"http://127.0.0.1:{port}")
-    try:
+    async with serve_live_api(template_url) as live:
         yield live
-    finally:
-        await live.close()
-        server.should_exit = True
-        await task
-        dbutil.drop_database(url)
 
 
 @pytest.fixture
 async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
-                                           else shutil.which("chromium"), args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def shot(page, name: str, size: dict) -> None:

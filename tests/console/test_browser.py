@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,17 +22,11 @@ from api.outbox.models import OutboxMessage
 from api.staff.service import create_staff
 from api.tickets.models import Ticket
 from tests.conftest import make_settings
+from tests.browser import DESKTOP, PHONE, launched, needs_chromium
 from tests.servers import serve
 from tests.console.conftest import PASSWORD, make_entry, make_ticket
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--disable-sync", "--no-first-run"]
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
-
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-                                reason="Debian's chromium is not installed (scripts/ensure-chromium installs it)")
+pytestmark = needs_chromium
 
 
 @dataclass
@@ -85,15 +78,8 @@ async def site(fresh_database_url):
 
 @pytest.fixture
 async def browser():
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        chromium = await p.chromium.launch(executable_path=CHROMIUM if os.path.exists(CHROMIUM)
-                                           else shutil.which("chromium"), args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 async def shot(page, name: str) -> None:

@@ -12,8 +12,9 @@ The one window no protocol closes (Telegram took a message and its bot died befo
 cannot tell afterwards whether a message was delivered) is counted apart: a bot killed at one of these moments
 may have other chats' sends in flight, accepted and not yet reported, and those are sent again once their lease
 runs out. A copy counts as such only when its first send was accepted by the killed bot at most
-``IN_DOUBT_SECONDS`` before the kill; every other duplicate fails the test. The report prints both counts. ``HOTLINE_FAULT_SEED`` picks which
-process dies at each moment and the owners' timing (the closing note reports several seeds).
+``IN_DOUBT_SECONDS`` before it was dead; every other duplicate fails the test. The report prints both counts.
+``HOTLINE_FAULT_SEED`` picks which process dies at each moment and the owners' timing (the closing note reports
+several seeds).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class World:
         self.bots: list[BotProcess] = []
         self.logs = logs
         self.events: list[str] = []
-        self.bot_kills: list[tuple[str, float]] = []  # (bot, when) of every bot killed
+        self.bot_kills: list[tuple[str, float]] = []  # (bot, when it was dead) of every bot killed
         self.restarts: list[asyncio.Task] = []
 
     async def start(self) -> None:
@@ -156,8 +157,8 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
                 bot = world.bot(caller)
                 world.events.append(f"{time.monotonic():.1f} {caller} killed holding updates "
                                     f"{[u['update_id'] for u in updates][:5]}")
-                world.bot_kills.append((caller, time.monotonic()))
                 await bot.killed()  # the batch goes nowhere: Telegram keeps it unconfirmed
+                world.bot_kills.append((caller, time.monotonic()))  # dead by now
                 world.restart_later(bot)
 
         async def kill_a_sender(caller: str, params: dict) -> bool:
@@ -165,8 +166,8 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
                 fault_send.clear()
                 bot = world.bot(caller)
                 world.events.append(f"{time.monotonic():.1f} {caller} killed sending to {params['chat_id']}")
-                world.bot_kills.append((caller, time.monotonic()))
                 await bot.killed()
+                world.bot_kills.append((caller, time.monotonic()))  # dead by now
                 world.restart_later(bot)
                 return False  # never reached Telegram
             return True
@@ -220,7 +221,7 @@ async def test_two_apis_two_bots_lose_nothing_duplicate_nothing_keep_order(fault
         def in_doubt(caller: str, at: float) -> bool:
             """Accepted by Telegram just before its bot was killed, hence never reported: the window no protocol
             closes (the Bot API cannot tell whether a message was delivered). It is sent again."""
-            return any(bot == caller and 0 <= killed - at <= IN_DOUBT_SECONDS for bot, killed in world.bot_kills)
+            return any(bot == caller and 0 <= dead - at <= IN_DOUBT_SECONDS for bot, dead in world.bot_kills)
 
         lost = duplicated = out_of_order = window = 0
         copies = []  # every duplicate: (chat, snippet, [(caller, time) of each copy])
