@@ -5,7 +5,8 @@ draft a new entry)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import utcnow
 from api.errors import NotFound
+from api.kb.cache import in_match_thread
 from api.kb.entries import (MAX_PARAPHRASE_CHARS, EntryDetail, get_entry, publish, published_entries,
                             save_revision)
 from api.kb.models import AskLog, KbEntry, KbRevision
@@ -21,10 +23,18 @@ from api.kb.preview import preview_many
 from api.staff.models import Staff
 from api.tickets.models import Ticket
 from knowledge.loader import MAX_TITLE_CHARS
+from knowledge import morph
 from knowledge.normalize import clean, compact
 
 
 GROUP_SIMILARITY = 75  # rapidfuzz score (0..100) on normalised text that puts two questions in one group
+# Or: the share of their content words they have in common, each word weighted by how rare it is among the
+# knowledge base's titles and the report's questions (cosine of the weighted word sets), so that "폐수처리 허가
+# 문의요" and "공장 폐수 처리 허가 받으려면 어디로 가요" are one group though their wording differs.
+GROUP_WORDS_SIMILARITY = 0.4
+# Words any question may have, which say nothing about what it is about.
+GENERIC_WORDS = frozenset(("문의", "질문", "궁금", "방법", "어디", "언제", "무엇", "얼마", "정도", "가능", "필요", "관련",
+                           "경우", "해당", "지원", "신청", "사업", "공장", "스마트", "기업", "회사", "우리", "저희"))
 REPORT_MAX_LOGS = 2000
 # An entry is suggested for a group when the matcher's candidate scores for it (0..1, the ranking probability
 # logged with each question), averaged over the group's questions, reach this: the matcher ranked it as more
@@ -75,20 +85,69 @@ def suggestion(members: list[AskLog], published: set[str]) -> tuple[str | None, 
     return best, support[best] / len(members)
 
 
-def _group(logs: list[AskLog], threshold: float) -> list[list[AskLog]]:
+def content_words(text: str) -> frozenset[str]:
+    """The nouns of a question that say what it is about (``GENERIC_WORDS`` and one-letter words left out)."""
+    units, _ = morph.terms(clean(text))
+    return frozenset(u for u in units if not u.endswith("/V") and len(u) > 1 and u not in GENERIC_WORDS)
+
+
+class _WordLinks:
+    """Earlier questions by content word, and the weight of each word (rarer: heavier)."""
+
+    def __init__(self, documents: list[frozenset[str]]):
+        df = Counter(w for d in documents for w in d)
+        n = len(documents) + 1
+        self.weight = {w: math.log(n / (c + 0.5)) ** 2 for w, c in df.items()}
+        self.index: dict[str, list[int]] = defaultdict(list)
+        self.words: list[frozenset[str]] = []
+
+    def _norm(self, words: frozenset[str]) -> float:
+        return math.sqrt(sum(self.weight.get(w, 0.0) for w in words))
+
+    def closest(self, words: frozenset[str], threshold: float) -> int | None:
+        """The earlier question sharing the largest weighted share of ``words`` (at least ``threshold``)."""
+        norm = self._norm(words)
+        if not norm:
+            return None
+        shared: dict[int, float] = defaultdict(float)
+        for w in words:
+            for i in self.index.get(w, ()):
+                shared[i] += self.weight.get(w, 0.0)
+        best, best_score = None, threshold
+        for i, common in shared.items():
+            score = common / (norm * self._norm(self.words[i]))
+            if score >= best_score:
+                best, best_score = i, score
+        return best
+
+    def add(self, words: frozenset[str]) -> None:
+        for w in words:
+            self.index[w].append(len(self.words))
+        self.words.append(words)
+
+
+def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
+                    words_threshold: float = GROUP_WORDS_SIMILARITY, titles: list[str] = ()) -> list[list[AskLog]]:
+    """Each question joins the group of its most similar earlier question: the same text, a close spelling
+    (``_closest``) or the same content (``content_words``, weighted by rarity among ``titles`` and the questions).
+    Analyses text with Kiwi: run it off the event loop."""
     groups: list[list[AskLog]] = []
     keys: list[str] = []  # normalised text of every distinct question grouped so far
     compact_keys: list[str] = []
     owner: list[int] = []  # group index of keys[i]
     exact: dict[str, int] = {}
-    for log in logs:
-        key = clean(log.text)
+    cleaned = [clean(log.text) for log in logs]
+    words = [content_words(key) if key else frozenset() for key in cleaned]
+    links = _WordLinks([content_words(t) for t in titles] + list(words))
+    for log, key, content in zip(logs, cleaned, words):
         c = compact(key, cleaned=True)
         if not c:
             continue
         g = exact.get(c)
         if g is None and keys:
             i = _closest(key, c, keys, compact_keys, threshold)
+            if i is None:
+                i = links.closest(content, words_threshold)
             if i is not None:
                 g = owner[i]
         if g is None:
@@ -100,6 +159,7 @@ def _group(logs: list[AskLog], threshold: float) -> list[list[AskLog]]:
             keys.append(key)
             compact_keys.append(c)
             owner.append(g)
+            links.add(content)
     return groups
 
 
@@ -107,8 +167,8 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
                             include_reviewed: bool = False, limit: int = 50) -> list[UnansweredGroup]:
     """Every question the bot did not answer, from the last ``days`` days: escalated and clarified questions (not
     greetings or chit-chat), answers the owner marked 👎, and questions that became a ticket (the owner asked for
-    a person, after a clarify or even an answer). Grouped by similarity of their normalised text, biggest group
-    first. A group suggests adding its questions as paraphrases of an entry only when the matcher's candidates
+    a person, after a clarify or even an answer). Grouped by similar text or content (``group_questions``),
+    biggest group first. A group suggests adding its questions as paraphrases of an entry only when the matcher's candidates
     support that entry (``suggestion``, ``SUGGEST_MIN_SCORE``); otherwise a new entry (``draft_from_logs``)."""
     since = utcnow() - dt.timedelta(days=days)
     ticketed = select(Ticket.ask_log_id).where(Ticket.ask_log_id.is_not(None))
@@ -127,7 +187,7 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
         select(KbEntry.id, KbRevision.title).join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
     )).all())
     out = []
-    for members in _group(logs, threshold):
+    for members in await in_match_thread(group_questions, logs, threshold=threshold, titles=list(titles.values())):
         texts = Counter(" ".join(m.text.split()) for m in members)
         best, score = suggestion(members, set(titles))
         suggested = best if best is not None and score >= SUGGEST_MIN_SCORE else None

@@ -1,0 +1,30 @@
+"""How the unanswered-questions report groups questions: the same text, a close spelling, or the same content in
+other words; questions about different things stay apart."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from api.kb.unanswered import content_words, group_questions
+from knowledge.loader import load_entries
+
+
+def grouped(*questions: str) -> list[list[str]]:
+    logs = [SimpleNamespace(text=q) for q in questions]
+    titles = [e.title for e in load_entries()]
+    return [[log.text for log in members] for members in group_questions(logs, titles=titles)]
+
+
+def test_the_same_need_in_other_words_is_one_group():
+    assert grouped("공장 폐수 처리 허가 받으려면 어디로 가요", "폐수처리 허가 문의요",
+                   "스마트공장 하고 나서 보안 인증 받아야 하나요", "보안 인증 필요한가요 스마트공장") == [
+        ["공장 폐수 처리 허가 받으려면 어디로 가요", "폐수처리 허가 문의요"],
+        ["스마트공장 하고 나서 보안 인증 받아야 하나요", "보안 인증 필요한가요 스마트공장"]]
+
+
+def test_spelling_variants_group_and_a_shared_generic_word_does_not():
+    assert grouped("세금계산서 발행 오류 났어요", "세금 계산서 발행오류 났어요!!") == [
+        ["세금계산서 발행 오류 났어요", "세금 계산서 발행오류 났어요!!"]]
+    # "문의" and "지원" say nothing about what is asked
+    assert len(grouped("폐수처리 허가 문의요", "법인세 신고 문의", "외국인 직원 비자 연장 문의")) == 3
+    assert "문의" not in content_words("폐수처리 허가 문의요") and "폐수" in content_words("폐수처리 허가 문의요")
