@@ -34,7 +34,9 @@ GROUP_SIMILARITY = 75  # rapidfuzz score (0..100) on normalised text that puts t
 GROUP_WORDS_SIMILARITY = 0.4
 # Words any question may have, which say nothing about what it is about.
 GENERIC_WORDS = frozenset(("문의", "질문", "궁금", "방법", "어디", "언제", "무엇", "얼마", "정도", "가능", "필요", "관련",
-                           "경우", "해당", "지원", "신청", "사업", "공장", "스마트", "기업", "회사", "우리", "저희"))
+                           "경우", "해당", "지원", "신청", "사업", "공장", "스마트", "기업", "회사", "우리", "저희",
+                           # what any support question asks for, whatever it is about
+                           "보조금", "지원금", "비용", "설치", "도입"))
 REPORT_MAX_LOGS = 2000
 # An entry is suggested for a group when the matcher's candidate scores for it (0..1, the ranking probability
 # logged with each question), averaged over the group's questions, reach this: the matcher ranked it as more

@@ -28,3 +28,13 @@ def test_spelling_variants_group_and_a_shared_generic_word_does_not():
     # "문의" and "지원" say nothing about what is asked
     assert len(grouped("폐수처리 허가 문의요", "법인세 신고 문의", "외국인 직원 비자 연장 문의")) == 3
     assert "문의" not in content_words("폐수처리 허가 문의요") and "폐수" in content_words("폐수처리 허가 문의요")
+
+
+def test_what_a_question_asks_for_does_not_join_groups_about_different_things():
+    # "보조금", "설치" and "비용" are what any support question asks for: solar panels and waste water stay apart,
+    # and two questions about solar panels are one group though they share one word besides
+    assert grouped("공장 폐수 처리시설 설치하는데 보조금 있나요", "공장 지붕 태양광 설치 보조금",
+                   "태양광 패널 공장에 다는거 지원돼요?", "보안 인증 비용 지원 있나요") == [
+        ["공장 폐수 처리시설 설치하는데 보조금 있나요"],
+        ["공장 지붕 태양광 설치 보조금", "태양광 패널 공장에 다는거 지원돼요?"],
+        ["보안 인증 비용 지원 있나요"]]
