@@ -10,12 +10,17 @@ It plays both sides Kakao plays:
 Every response the skill gives is checked against Kakao's documented limits, written out here on their own (not
 imported from the code under test): version "2.0"; 1 to 3 outputs; simpleText at most 1,000 characters; at most
 10 quick replies, labels at most 14 characters; an answer within 5 seconds.
+
+Set ``HOTLINE_KAKAO_TRANSCRIPT`` to a file name to keep, as JSON, every SkillResponse shown and every Event API call
+received (to look at what the skill sends).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -110,6 +115,11 @@ class FakeKakao:
         return self
 
     async def stop(self) -> None:
+        transcript = os.environ.get("HOTLINE_KAKAO_TRANSCRIPT")
+        if transcript:
+            shown = {user: [{"via": s.via, "body": s.raw} for s in items] for user, items in self.shown.items()}
+            with open(transcript, "w", encoding="utf-8") as out:
+                json.dump({"shown": shown, "events": self.events}, out, ensure_ascii=False, indent=1)
         await self.http.aclose()
         self.server.should_exit = True
         await self.task
