@@ -70,8 +70,8 @@ class TimedTelegram(FakeTelegram):
         self.arrived: dict[int, list[float]] = {}  # chat -> arrival times of answers
         self.others: list[Sent] = []  # anything else the owners were sent (should stay empty)
 
-    def _record(self, chat_id, text, markup, reply_to):
-        sent = super()._record(chat_id, text, markup, reply_to)
+    def _record(self, chat_id, text, markup, reply_to, caller=""):
+        sent = super()._record(chat_id, text, markup, reply_to, caller)
         if ANSWER_MARK in text:
             self.arrived.setdefault(chat_id, []).append(time.perf_counter())
         else:
