@@ -55,6 +55,17 @@ def chat_of(api: LiveApi, key: str):
     return select(Chat.id).where(Chat.channel == "kakao", Chat.address == key).scalar_subquery()
 
 
+async def ticket_in_seoul(kakao: FakeKakao, api: LiveApi, me: str) -> Ticket:
+    """The owner asks what the KB cannot answer and files it for a factory in Seoul (no business number)."""
+    question = await find_question(api, "escalate", ESCALATE)
+    await kakao.say(me, question)
+    await kakao.say(me, "서울 강남구")
+    bizno = await kakao.say(me, "대흥정밀")
+    confirm = await kakao.press(me, bizno.button(texts.BTN_SKIP))
+    await kakao.press(me, confirm.button("접수하기"))
+    return await api.scalar(select(Ticket).where(Ticket.chat_id == await chat_id(api, me)))
+
+
 async def test_answered_question_with_source_and_feedback(kakao, api):
     question = await find_question(api, "answered", ANSWERED)
     me = user()
@@ -106,13 +117,7 @@ async def test_escalation_reaches_the_right_centre_and_status_works(kakao, api):
 
 async def test_staff_reply_once_through_the_event_api_and_rating(kakao, api):
     me = user()
-    question = await find_question(api, "escalate", ESCALATE)
-    await kakao.say(me, question)
-    await kakao.say(me, "서울 강남구")
-    bizno = await kakao.say(me, "대흥정밀")
-    confirm = await kakao.press(me, bizno.button(texts.BTN_SKIP))
-    await kakao.press(me, confirm.button("접수하기"))
-    ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == await chat_id(api, me)))
+    ticket = await ticket_in_seoul(kakao, api, me)
     _, agent = await api.agent("seoul")
     r = await api.http.post(f"/api/v1/tickets/{ticket.id}/replies", json={"body": "다음 주 화요일에 방문 예정입니다."},
                             headers=agent)
@@ -145,13 +150,7 @@ async def test_staff_reply_once_through_the_event_api_and_rating(kakao, api):
 
 async def test_a_blocked_owner_is_recorded_on_the_ticket_and_not_retried(kakao, api):
     me = user()
-    question = await find_question(api, "escalate", ESCALATE)
-    await kakao.say(me, question)
-    await kakao.say(me, "서울 강남구")
-    bizno = await kakao.say(me, "대흥정밀")
-    confirm = await kakao.press(me, bizno.button(texts.BTN_SKIP))
-    await kakao.press(me, confirm.button("접수하기"))
-    ticket = await api.scalar(select(Ticket).where(Ticket.chat_id == await chat_id(api, me)))
+    ticket = await ticket_in_seoul(kakao, api, me)
     kakao.refuse_users[me] = (400, {"status": "FAIL", "message": "blocked user"})
     _, agent = await api.agent("seoul")
     r = await api.http.post(f"/api/v1/tickets/{ticket.id}/replies", json={"body": "전화 드리겠습니다."}, headers=agent)
