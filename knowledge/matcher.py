@@ -752,6 +752,12 @@ class Matcher:
                         concepts, shown, q.n_units, q.known_share, q.domain_weight / max(q.weight, 1e-9),
                         q.everyday, q.neighbour, 0.0 if is_small_talk(question) else 1.0, topic_first, topic_lead)
 
+    def kb_rarity(self, term: str) -> float:
+        """How rare ``term`` (a unit of ``morph.terms``) is among the knowledge base's texts: its idf there, the
+        highest for a term the knowledge base never uses."""
+        i = self._vocab.get(term)
+        return float(self._idf[i]) if i is not None else self._unknown_gidf
+
     def cached(self, text: str, *, today: dt.date | None = None, context: Context | None = None) -> MatchResult | None:
         """The result ``match`` gave for the same cleaned text (and context) on the same day, or None (no analysis
         is done)."""

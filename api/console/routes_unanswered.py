@@ -15,6 +15,7 @@ from api.console.web import (AdminUser, ConsoleDB, ConsoleRoute, PostAdmin, pars
 from api.errors import Unprocessable
 from api.kb import entries as kb_entries
 from api.kb import unanswered as kb_unanswered
+from api.kb.cache import get_cache
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -38,7 +39,8 @@ def _ids(value: str) -> list[int]:
 async def unanswered(request: Request, db: ConsoleDB, user: AdminUser, days: int = 30) -> Response:
     if days not in PERIODS:
         days = 30
-    groups = await kb_unanswered.unanswered_report(db, days=days)
+    matcher = await get_cache(request.app).get(db)
+    groups = await kb_unanswered.unanswered_report(db, days=days, rarity=matcher.kb_rarity)
     candidates = await service.list_faq_candidates(db, status="new")
     entries = await kb_entries.list_entries(db, limit=1000)
     return render(request, "unanswered.html", groups=groups, candidates=candidates, entries=entries, days=days,

@@ -248,11 +248,13 @@ async def remove_synonym(synonym_id: Annotated[int, Path(ge=1, le=2**63 - 1)], s
 
 
 @admin.get("/unanswered", response_model=list[UnansweredGroupOut])
-async def unanswered(session: SessionDep, _: AdminPrincipal, days: Annotated[int, Query(ge=1, le=365)] = 30,
+async def unanswered(request: Request, session: SessionDep, _: AdminPrincipal,
+                     days: Annotated[int, Query(ge=1, le=365)] = 30,
                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[UnansweredGroupOut]:
     """Questions the bot did not answer in the last ``days`` days (escalated, clarified, 👎, or made into a ticket),
     grouped by similarity, biggest first; a group suggests an entry only when the matcher's candidates support it."""
-    groups = await kb_unanswered.unanswered_report(session, days=days, limit=limit)
+    matcher = await get_cache(request.app).get(session)
+    groups = await kb_unanswered.unanswered_report(session, days=days, limit=limit, rarity=matcher.kb_rarity)
     return [UnansweredGroupOut(**{**g.__dict__, "actions": [GroupActionOut(**a) for a in g.actions]})
             for g in groups]
 

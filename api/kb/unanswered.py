@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -29,14 +30,15 @@ from knowledge.normalize import clean, compact
 
 GROUP_SIMILARITY = 75  # rapidfuzz score (0..100) on normalised text that puts two questions in one group
 # Or: the share of their content words they have in common, each word weighted by how rare it is among the
-# knowledge base's titles and the report's questions (cosine of the weighted word sets), so that "폐수처리 허가
-# 문의요" and "공장 폐수 처리 허가 받으려면 어디로 가요" are one group though their wording differs.
+# knowledge base's texts (cosine of the weighted word sets), so that "폐수처리 허가 문의요" and "공장 폐수 처리 허가
+# 받으려면 어디로 가요" are one group though their wording differs. Words the knowledge base never uses weigh most:
+# they are what it lacks, which is what the questions the bot could not answer are about.
 GROUP_WORDS_SIMILARITY = 0.4
 # Words any question may have, which say nothing about what it is about.
 GENERIC_WORDS = frozenset(("문의", "질문", "궁금", "방법", "어디", "언제", "무엇", "얼마", "정도", "가능", "필요", "관련",
                            "경우", "해당", "지원", "신청", "사업", "공장", "스마트", "기업", "회사", "우리", "저희",
                            # what any support question asks for, whatever it is about
-                           "보조금", "지원금", "비용", "설치", "도입"))
+                           "보조금", "보조", "지원금", "비용", "설치", "도입"))
 REPORT_MAX_LOGS = 2000
 # An entry is suggested for a group when the matcher's candidate scores for it (0..1, the ranking probability
 # logged with each question), averaged over the group's questions, reach this: the matcher ranked it as more
@@ -96,10 +98,13 @@ def content_words(text: str) -> frozenset[str]:
 class _WordLinks:
     """Earlier questions by content word, and the weight of each word (rarer: heavier)."""
 
-    def __init__(self, documents: list[frozenset[str]]):
-        df = Counter(w for d in documents for w in d)
-        n = len(documents) + 1
-        self.weight = {w: math.log(n / (c + 0.5)) ** 2 for w, c in df.items()}
+    def __init__(self, documents: list[frozenset[str]], rarity: Callable[[str], float] | None = None):
+        if rarity is not None:  # rarity among the knowledge base's texts: what the KB lacks weighs most
+            self.weight = {w: rarity(w) ** 2 for d in documents for w in d}
+        else:  # rarity among the documents given (titles and questions)
+            df = Counter(w for d in documents for w in d)
+            n = len(documents) + 1
+            self.weight = {w: math.log(n / (c + 0.5)) ** 2 for w, c in df.items()}
         self.index: dict[str, list[int]] = defaultdict(list)
         self.words: list[frozenset[str]] = []
 
@@ -129,10 +134,12 @@ class _WordLinks:
 
 
 def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
-                    words_threshold: float = GROUP_WORDS_SIMILARITY, titles: list[str] = ()) -> list[list[AskLog]]:
+                    words_threshold: float = GROUP_WORDS_SIMILARITY, titles: list[str] = (),
+                    rarity: Callable[[str], float] | None = None) -> list[list[AskLog]]:
     """Each question joins the group of its most similar earlier question: the same text, a close spelling
-    (``_closest``) or the same content (``content_words``, weighted by rarity among ``titles`` and the questions).
-    Analyses text with Kiwi: run it off the event loop."""
+    (``_closest``) or the same content (``content_words``, each word weighted by ``rarity``, the matcher's
+    ``kb_rarity``: how rare it is among the knowledge base's texts; without it, by rarity among ``titles`` and
+    the questions). Analyses text with Kiwi: run it off the event loop."""
     groups: list[list[AskLog]] = []
     keys: list[str] = []  # normalised text of every distinct question grouped so far
     compact_keys: list[str] = []
@@ -140,7 +147,7 @@ def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
     exact: dict[str, int] = {}
     cleaned = [clean(log.text) for log in logs]
     words = [content_words(key) if key else frozenset() for key in cleaned]
-    links = _WordLinks([content_words(t) for t in titles] + list(words))
+    links = _WordLinks([content_words(t) for t in titles] + list(words), rarity)
     for log, key, content in zip(logs, cleaned, words):
         c = compact(key, cleaned=True)
         if not c:
@@ -166,7 +173,8 @@ def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
 
 
 async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold: float = GROUP_SIMILARITY,
-                            include_reviewed: bool = False, limit: int = 50) -> list[UnansweredGroup]:
+                            include_reviewed: bool = False, limit: int = 50,
+                            rarity: Callable[[str], float] | None = None) -> list[UnansweredGroup]:
     """Every question the bot did not answer, from the last ``days`` days: escalated and clarified questions (not
     greetings or chit-chat), answers the owner marked 👎, and questions that became a ticket (the owner asked for
     a person, after a clarify or even an answer). Grouped by similar text or content (``group_questions``),
@@ -189,7 +197,8 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
         select(KbEntry.id, KbRevision.title).join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
     )).all())
     out = []
-    for members in await in_match_thread(group_questions, logs, threshold=threshold, titles=list(titles.values())):
+    for members in await in_match_thread(group_questions, logs, threshold=threshold, titles=list(titles.values()),
+                                               rarity=rarity):
         texts = Counter(" ".join(m.text.split()) for m in members)
         best, score = suggestion(members, set(titles))
         suggested = best if best is not None and score >= SUGGEST_MIN_SCORE else None

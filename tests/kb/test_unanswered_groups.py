@@ -38,3 +38,16 @@ def test_what_a_question_asks_for_does_not_join_groups_about_different_things():
         ["공장 폐수 처리시설 설치하는데 보조금 있나요"],
         ["공장 지붕 태양광 설치 보조금", "태양광 패널 공장에 다는거 지원돼요?"],
         ["보안 인증 비용 지원 있나요"]]
+
+
+def test_words_the_knowledge_base_lacks_weigh_most(real_matcher):
+    # "리스" is in no KB text, "장비", "설비", "계약" and "인정" are: with the KB's rarity the two leasing questions are
+    # one group; weighted by rarity among the titles alone, the KB's common words outweighed the one they share
+    questions = ("설비 리스 계약도 인정되나요", "장비를 리스로 들여와도 되나요", "ISMS 보안 인증 받으려면 어떻게 해요")
+    logs = [SimpleNamespace(text=q) for q in questions]
+    titles = [e.title for e in load_entries()]
+    assert real_matcher.kb_rarity("리스") > real_matcher.kb_rarity("설비")
+    by_titles = [[log.text for log in g] for g in group_questions(logs, titles=titles)]
+    by_kb = [[log.text for log in g] for g in group_questions(logs, titles=titles, rarity=real_matcher.kb_rarity)]
+    assert len(by_titles) == 3
+    assert by_kb == [list(questions[:2]), [questions[2]]]
