@@ -756,7 +756,7 @@ class Matcher:
         """How rare ``term`` (a unit of ``morph.terms``) is among the knowledge base's texts: its idf there, the
         highest for a term the knowledge base never uses."""
         i = self._vocab.get(term)
-        return float(self._idf[i]) if i is not None else self._unknown_gidf
+        return float(self._idf[i]) if i is not None else self._unknown_gidf  # the idf of a count of 0
 
     def cached(self, text: str, *, today: dt.date | None = None, context: Context | None = None) -> MatchResult | None:
         """The result ``match`` gave for the same cleaned text (and context) on the same day, or None (no analysis

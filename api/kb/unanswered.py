@@ -147,7 +147,8 @@ def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
     exact: dict[str, int] = {}
     cleaned = [clean(log.text) for log in logs]
     words = [content_words(key) if key else frozenset() for key in cleaned]
-    links = _WordLinks([content_words(t) for t in titles] + list(words), rarity)
+    by_title = [content_words(t) for t in titles] if rarity is None else []
+    links = _WordLinks(by_title + list(words), rarity)
     for log, key, content in zip(logs, cleaned, words):
         c = compact(key, cleaned=True)
         if not c:
@@ -198,7 +199,7 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
     )).all())
     out = []
     for members in await in_match_thread(group_questions, logs, threshold=threshold, titles=list(titles.values()),
-                                               rarity=rarity):
+                                         rarity=rarity):
         texts = Counter(" ".join(m.text.split()) for m in members)
         best, score = suggestion(members, set(titles))
         suggested = best if best is not None and score >= SUGGEST_MIN_SCORE else None
