@@ -96,20 +96,22 @@ def content_words(text: str) -> frozenset[str]:
 
 
 class _WordLinks:
-    """Earlier questions by content word, and the weight of each word (rarer: heavier)."""
+    """Earlier questions by content word, and the weight of each word: ``rarity`` squared (rarer: heavier)."""
 
-    def __init__(self, documents: list[frozenset[str]], rarity: Callable[[str], float] | None = None):
-        if rarity is not None:  # rarity among the knowledge base's texts: what the KB lacks weighs most
-            self.weight = {w: rarity(w) ** 2 for d in documents for w in d}
-        else:  # rarity among the documents given (titles and questions)
-            df = Counter(w for d in documents for w in d)
-            n = len(documents) + 1
-            self.weight = {w: math.log(n / (c + 0.5)) ** 2 for w, c in df.items()}
+    def __init__(self, rarity: Callable[[str], float]):
+        self.rarity = rarity
+        self.weight: dict[str, float] = {}
         self.index: dict[str, list[int]] = defaultdict(list)
         self.words: list[frozenset[str]] = []
 
+    def _weight(self, word: str) -> float:
+        weight = self.weight.get(word)
+        if weight is None:
+            weight = self.weight[word] = self.rarity(word) ** 2
+        return weight
+
     def _norm(self, words: frozenset[str]) -> float:
-        return math.sqrt(sum(self.weight.get(w, 0.0) for w in words))
+        return math.sqrt(sum(self._weight(w) for w in words))
 
     def closest(self, words: frozenset[str], threshold: float) -> int | None:
         """The earlier question sharing the largest weighted share of ``words`` (at least ``threshold``)."""
@@ -119,7 +121,7 @@ class _WordLinks:
         shared: dict[int, float] = defaultdict(float)
         for w in words:
             for i in self.index.get(w, ()):
-                shared[i] += self.weight.get(w, 0.0)
+                shared[i] += self._weight(w)
         best, best_score = None, threshold
         for i, common in shared.items():
             score = common / (norm * self._norm(self.words[i]))
@@ -133,13 +135,12 @@ class _WordLinks:
         self.words.append(words)
 
 
-def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
-                    words_threshold: float = GROUP_WORDS_SIMILARITY, titles: list[str] = (),
-                    rarity: Callable[[str], float] | None = None) -> list[list[AskLog]]:
+def group_questions(logs: list[AskLog], *, rarity: Callable[[str], float], threshold: float = GROUP_SIMILARITY,
+                    words_threshold: float = GROUP_WORDS_SIMILARITY) -> list[list[AskLog]]:
     """Each question joins the group of its most similar earlier question: the same text, a close spelling
     (``_closest``) or the same content (``content_words``, each word weighted by ``rarity``, the matcher's
-    ``kb_rarity``: how rare it is among the knowledge base's texts; without it, by rarity among ``titles`` and
-    the questions). Analyses text with Kiwi: run it off the event loop."""
+    ``kb_rarity``: how rare it is among the knowledge base's texts). Analyses text with Kiwi: run it off the
+    event loop."""
     groups: list[list[AskLog]] = []
     keys: list[str] = []  # normalised text of every distinct question grouped so far
     compact_keys: list[str] = []
@@ -147,8 +148,7 @@ def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
     exact: dict[str, int] = {}
     cleaned = [clean(log.text) for log in logs]
     words = [content_words(key) if key else frozenset() for key in cleaned]
-    by_title = [content_words(t) for t in titles] if rarity is None else []
-    links = _WordLinks(by_title + list(words), rarity)
+    links = _WordLinks(rarity)
     for log, key, content in zip(logs, cleaned, words):
         c = compact(key, cleaned=True)
         if not c:
@@ -173,9 +173,9 @@ def group_questions(logs: list[AskLog], *, threshold: float = GROUP_SIMILARITY,
     return groups
 
 
-async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold: float = GROUP_SIMILARITY,
-                            include_reviewed: bool = False, limit: int = 50,
-                            rarity: Callable[[str], float] | None = None) -> list[UnansweredGroup]:
+async def unanswered_report(session: AsyncSession, *, rarity: Callable[[str], float], days: int = 30,
+                            threshold: float = GROUP_SIMILARITY, include_reviewed: bool = False,
+                            limit: int = 50) -> list[UnansweredGroup]:
     """Every question the bot did not answer, from the last ``days`` days: escalated and clarified questions (not
     greetings or chit-chat), answers the owner marked 👎, and questions that became a ticket (the owner asked for
     a person, after a clarify or even an answer). Grouped by similar text or content (``group_questions``),
@@ -198,8 +198,7 @@ async def unanswered_report(session: AsyncSession, *, days: int = 30, threshold:
         select(KbEntry.id, KbRevision.title).join(KbRevision, KbRevision.id == KbEntry.published_revision_id)
     )).all())
     out = []
-    for members in await in_match_thread(group_questions, logs, threshold=threshold, titles=list(titles.values()),
-                                         rarity=rarity):
+    for members in await in_match_thread(group_questions, logs, rarity=rarity, threshold=threshold):
         texts = Counter(" ".join(m.text.split()) for m in members)
         best, score = suggestion(members, set(titles))
         suggested = best if best is not None and score >= SUGGEST_MIN_SCORE else None
